@@ -1,0 +1,54 @@
+"""Documents -> chunks with exact line positions -> vectors in Chroma."""
+
+from .chunker import chunk_lines
+from .corpus_index import CorpusIndex
+from .discover import check_corpus, discover, resolve_inside
+from .embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder
+from .errors import (
+    ConfigError,
+    CorpusError,
+    DocqaError,
+    DocumentError,
+    IndexStateError,
+    ModelError,
+    QuestionError,
+)
+from .models import Chunk, IndexReport, LineSpan, Sentence, SkippedFile
+from .reader import TextFile, read_text_file, split_lines
+from .sentences import split_sentences
+from .settings import PACKAGED_MODEL, SEEDS_DIR, Settings, load_settings
+from .store import ChromaStore, NumpyStore, VectorStore
+
+__all__ = [
+    "PACKAGED_MODEL",
+    "SEEDS_DIR",
+    "ChromaStore",
+    "Chunk",
+    "ConfigError",
+    "CorpusError",
+    "CorpusIndex",
+    "DocqaError",
+    "DocumentError",
+    "Embedder",
+    "HashingEmbedder",
+    "IndexReport",
+    "IndexStateError",
+    "LineSpan",
+    "ModelError",
+    "NumpyStore",
+    "QuestionError",
+    "Sentence",
+    "SentenceTransformerEmbedder",
+    "Settings",
+    "SkippedFile",
+    "TextFile",
+    "VectorStore",
+    "check_corpus",
+    "chunk_lines",
+    "discover",
+    "load_settings",
+    "read_text_file",
+    "resolve_inside",
+    "split_lines",
+    "split_sentences",
+]

