@@ -1,0 +1,183 @@
+"""The extractive answerer: question -> retrieval -> quoted, verified answer. No LLM."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from index import CorpusIndex, QuestionError, Settings, load_settings
+
+from .evidence import Evidence, evidence_score, rank_evidence
+from .followup import rewrite
+from .models import Answer, Citation, Timings
+from .question import clean_question
+from .retrieval import HybridRetriever
+from .short_answer import extract
+from .verify import LineSource, verified
+
+logger = logging.getLogger(__name__)
+
+ABSTAIN_TEXT = "The documents don't say."
+#: A supporting sentence must score at least this fraction of the best one to be quoted too.
+SUPPORT_RATIO = 0.75
+
+
+class QAEngine:
+    """Answers questions over one ``CorpusIndex``. Thread-safe; call ``refresh()`` after re-indexing."""
+
+    def __init__(self, index: CorpusIndex) -> None:
+        self.index = index
+        self.settings: Settings = index.settings
+        self._lines = LineSource(index.corpus)
+        self._lock = threading.Lock()
+        self._retriever = HybridRetriever(index.chunks, index.embedder, index.store, self.settings.top_k)
+
+    def refresh(self) -> None:
+        """Take a new snapshot of the index (after ``index.sync()``)."""
+        retriever = HybridRetriever(self.index.chunks, self.index.embedder, self.index.store, self.settings.top_k)
+        with self._lock:
+            self._retriever = retriever
+
+    def answer(self, question: str, history: Sequence[Answer] | None = None) -> Answer:
+        """Answer ``question``; ``history`` holds earlier Answers of the conversation, oldest first."""
+        t0 = time.perf_counter()
+        asked = clean_question(question, self.settings.max_question_chars)
+        turns = _check_history(history)
+        standalone = rewrite(asked, turns)
+        with self._lock:
+            retriever = self._retriever
+        retrieval = retriever.retrieve(standalone)
+        t1 = time.perf_counter()
+
+        # Quotes come only from files still identical to the indexed version; a changed file's
+        # positions are stale until it is re-indexed.
+        indexed = {(c.file, retriever.by_id[c.chunk_id].file_hash) for c in retrieval.chunks}
+        lines_of = {f: lines for f, sha in indexed if (lines := self._lines.lines_if_unchanged(f, sha)) is not None}
+        evidence = rank_evidence(standalone, retrieval.chunks, retriever, lines_of)
+        score = evidence_score(evidence, retrieval.chunks)
+        threshold = self.settings.abstain_threshold
+        abstained = score < threshold or not evidence
+        short: str | None = None
+        citations: list[Citation] = []
+        if not abstained:
+            chosen = _supporting(evidence, self.settings.max_citations)
+            short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
+            citations = [
+                Citation(file=e.chunk.file, line=e.span.line, quote=e.quote, start=e.span.start, end=e.span.end, score=round(e.score, 4))
+                for e in chosen
+            ]
+        t2 = time.perf_counter()
+        citations = verified(citations, self._lines)
+        if not abstained and not citations:
+            abstained, short = True, None
+            logger.warning("no citation survived verification; abstaining")
+        if short is not None and (not citations or short not in citations[0].quote):
+            short = None
+        t3 = time.perf_counter()
+        text = _compose(short, citations) if not abstained else ABSTAIN_TEXT
+        return Answer(
+            question=question if isinstance(question, str) else str(question),
+            standalone_question=standalone,
+            text=text,
+            short_answer=short,
+            citations=citations,
+            abstained=abstained,
+            evidence_score=score,
+            threshold=threshold,
+            retrieved=retrieval.chunks,
+            timings=Timings(
+                embed_ms=round(retrieval.embed_ms, 3),
+                retrieve_ms=round(retrieval.retrieve_ms, 3),
+                compose_ms=round((t2 - t1) * 1000, 3),
+                verify_ms=round((t3 - t2) * 1000, 3),
+                total_ms=round((time.perf_counter() - t0) * 1000, 3),
+            ),
+            corpus=str(self.index.corpus),
+        )
+
+
+def _check_history(history: Sequence[Answer] | None) -> list[Answer]:
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise QuestionError("history must be a list of earlier Answer objects, oldest first")
+    bad = [type(h).__name__ for h in history if not isinstance(h, Answer)]
+    if bad:
+        raise QuestionError(f"history holds {bad[0]} items; pass the Answer objects returned by earlier answer() calls")
+    return list(history)
+
+
+def _supporting(evidence: list[Evidence], limit: int) -> list[Evidence]:
+    """The best sentence plus others close to it in score, one per line, no repeated quote."""
+    best = evidence[0].score
+    chosen: list[Evidence] = []
+    seen: set[tuple[str, int]] = set()
+    quotes: set[str] = set()
+    for e in evidence:
+        if len(chosen) >= limit or e.score < best * SUPPORT_RATIO:
+            break
+        key = (e.chunk.file, e.span.line)
+        if key in seen or e.quote in quotes or e.coverage == 0:
+            continue
+        seen.add(key)
+        quotes.add(e.quote)
+        chosen.append(e)
+    return chosen or evidence[:1]
+
+
+def _short_answer(question: str, chosen: list[Evidence], lower_vocab: frozenset[str]) -> tuple[str | None, list[Evidence]]:
+    """Find the short answer in the best quotes; the quote that holds it is moved first."""
+    for i, e in enumerate(chosen[:3]):
+        span = extract(question, e.quote, lower_vocab)
+        if span is not None:
+            return span.text, [e, *chosen[:i], *chosen[i + 1 :]]
+    return None, chosen
+
+
+def _compose(short: str | None, citations: list[Citation]) -> str:
+    quotes = "\n".join(f"\u201c{c.quote}\u201d ({c.file}:{c.line})" for c in citations)
+    return f"{short}\n\n{quotes}" if short else quotes
+
+
+# --------------------------------------------------------------------------- module-level API
+_engines: dict[tuple[str, str, str], QAEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(corpus: Path | str | None = None, settings: Settings | None = None) -> QAEngine:
+    """The engine of a corpus (default: settings.corpus, i.e. seeds/), indexed on first use and cached."""
+    settings = settings or load_settings()
+    root = Path(corpus if corpus is not None else settings.corpus).expanduser().resolve()
+    key = (str(root), str(settings.home.expanduser().resolve()), settings.embed_model)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            index = CorpusIndex(root, settings)
+            index.sync()
+            engine = QAEngine(index)
+            _engines[key] = engine
+    return engine
+
+
+def answer(
+    question: str,
+    history: Sequence[Answer] | None = None,
+    *,
+    corpus: Path | str | None = None,
+    settings: Settings | None = None,
+) -> Answer:
+    """Answer a question from the documents, with verified file:line quotes.
+
+    ``history``: earlier Answers of this conversation, oldest first (for follow-ups).
+    ``corpus``: folder to answer from (default: the ``DOCQA_CORPUS`` setting, seeds/).
+    """
+    return get_engine(corpus, settings).answer(question, history)
+
+
+def reset_engines() -> None:
+    """Forget cached engines (tests use this between temporary data dirs)."""
+    with _engines_lock:
+        _engines.clear()

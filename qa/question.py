@@ -1,0 +1,28 @@
+"""Validate and normalise a question before it is searched."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from index import QuestionError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    """The question with control characters removed and whitespace collapsed; QuestionError if unusable."""
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, not {type(question).__name__}")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"the question is {len(question)} characters long, over the limit of {max_chars}; "
+            "shorten it (or raise DOCQA_MAX_QUESTION_CHARS)"
+        )
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("the question is empty; type a question, e.g. \"Who claimed responsibility for the attack?\"")
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError(f"the question {text!r} has no words; ask a question in words")
+    return text

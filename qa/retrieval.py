@@ -1,0 +1,111 @@
+"""Hybrid retrieval: dense (vector store) + BM25 (llama-index ``BM25Retriever``), fused by reciprocal rank.
+
+Fusion is done here rather than with llama-index's ``QueryFusionRetriever`` because the
+answerer needs each retriever's *raw* score (the dense cosine feeds the abstention
+decision), which that retriever replaces by the fused score.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from index import Chunk, Embedder, VectorStore
+
+from .models import RetrievedChunk
+from .text import content_terms, stem
+
+logger = logging.getLogger(__name__)
+
+RRF_K = 60
+
+
+@dataclass
+class Retrieval:
+    """Chunks found for one question, fused order, with timings."""
+
+    chunks: list[RetrievedChunk]
+    embed_ms: float
+    retrieve_ms: float
+
+
+class HybridRetriever:
+    """Retrieves chunks of one index snapshot; safe to share between threads."""
+
+    def __init__(self, chunks: list[Chunk], embedder: Embedder, store: VectorStore, top_k: int) -> None:
+        import Stemmer
+        from llama_index.core.schema import TextNode
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        self.embedder = embedder
+        self.store = store
+        self.top_k = top_k
+        self.by_id: dict[str, Chunk] = {c.id: c for c in chunks}
+        nodes = [TextNode(id_=c.id, text=c.text) for c in chunks]
+        self._bm25 = (
+            BM25Retriever.from_defaults(
+                nodes=nodes,
+                similarity_top_k=min(top_k, len(nodes)),
+                stemmer=Stemmer.Stemmer("english"),
+                language="english",
+            )
+            if nodes
+            else None
+        )
+        df: Counter[str] = Counter()
+        for c in chunks:
+            df.update(set(content_terms(c.text)))
+        n = max(len(chunks), 1)
+        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self._idf_unknown = math.log(1 + (n + 0.5) / 0.5)
+        # Lower-cased words of the corpus: a capitalised word whose lower-case form is common is no name.
+        self.lower_vocab: frozenset[str] = frozenset(
+            w for c in chunks for w in c.text.split() if w.islower()
+        )
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a stemmed term over chunks (unknown terms weigh most)."""
+        return self._idf.get(term, self._idf_unknown)
+
+    def stem(self, word: str) -> str:
+        return stem(word)
+
+    def retrieve(self, question: str) -> Retrieval:
+        """Top chunks for ``question``: both retrievers' top-k, fused by reciprocal rank."""
+        t0 = time.perf_counter()
+        vector = self.embedder.embed([question])[0]
+        t1 = time.perf_counter()
+        dense = self.store.query(np.asarray(vector), self.top_k)
+        lexical: list[tuple[str, float]] = []
+        if self._bm25 is not None and content_terms(question):
+            lexical = [(n.node.node_id, float(n.score or 0.0)) for n in self._bm25.retrieve(question) if (n.score or 0) > 0]
+        fused: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, (cid, _) in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        dense_scores = dict(dense)
+        bm25_scores = dict(lexical)
+        out = []
+        for cid, score in sorted(fused.items(), key=lambda kv: -kv[1]):
+            chunk = self.by_id.get(cid)
+            if chunk is None:  # vector of a file re-indexed after this snapshot was taken
+                continue
+            out.append(
+                RetrievedChunk(
+                    chunk_id=cid,
+                    file=chunk.file,
+                    first_line=chunk.first_line,
+                    last_line=chunk.last_line,
+                    text=chunk.text,
+                    dense_score=dense_scores.get(cid),
+                    bm25_score=bm25_scores.get(cid),
+                    fused_score=score,
+                )
+            )
+        t2 = time.perf_counter()
+        return Retrieval(chunks=out, embed_ms=(t1 - t0) * 1000, retrieve_ms=(t2 - t1) * 1000)

@@ -1,0 +1,131 @@
+"""Extract the direct answer (who / where / when / how many) as a verbatim span of a quote.
+
+No model: the question word picks the kind of span (a name, a place, a date, a number);
+candidates are found with patterns and the one nearest to the question's own words in
+the sentence wins (for "who <verb>", the name right before the verb).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .text import STOPWORDS, stem, words
+
+_NAME_WORD = r"(?:[A-Z][\w’'.-]*[\w]|[A-Z]|al-[A-Z][\w-]*)"
+_NAME = re.compile(rf"{_NAME_WORD}(?:\s+(?:(?:of|the|de|al|bin|von|van|and)\s+)?{_NAME_WORD})*(?:\s+\((?:[A-Z][\w-]*)\))?")
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+_DAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_DATE = re.compile(
+    rf"\b(?:(?:on|in|since|by|during|until)\s+)?(?:"
+    rf"{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"
+    rf"|{_MONTH}(?:\s+\d{{4}})?"
+    rf"|{_DAY}(?:\s+(?:night|morning|evening|afternoon))?"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}}"
+    rf"|(?:the\s+)?(?:early|mid|late)?[- ]?\d{{4}}s?"
+    rf"|(?:last|next|this)\s+(?:year|month|week)"
+    rf"|\w+\s+(?:years?|months?|weeks?|days?)\s+ago"
+    rf")\b"
+)
+_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen twenty thirty forty fifty hundred hundreds thousand thousands dozens dozen million millions billion"
+_NUMBER = re.compile(
+    r"\b(?:(?:over|more than|at least|nearly|about|around|some|up to|fewer than|less than|almost|approximately|roughly|exactly|only)\s+)?"
+    rf"(?:\d[\d,.]*(?:\s+(?:million|billion|thousand|hundred))?|(?:{'|'.join(_NUMBER_WORDS.split())})(?:\s+of)?)"
+    r"(?:\s*(?:%|percent|per cent))?\b",
+    re.IGNORECASE,
+)
+_PLACE_PREP = re.compile(r"\b(?:in|at|near|from|out of|outside|inside|across|based in|to)\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: [start, end) offsets within the sentence."""
+
+    start: int
+    end: int
+    text: str
+
+
+def question_kind(question: str) -> str | None:
+    """'who', 'where', 'when', 'how many' or None (no short answer expected)."""
+    q = question.strip().lower()
+    if re.search(r"\bhow (?:many|much)\b", q):
+        return "how many"
+    if re.search(r"\b(?:what|which) (?:year|date|day|month|time)\b", q) or re.match(r"^(?:and |so |but )?when\b", q) or re.search(r"\bwhen (?:did|was|were|is|does|do|will|had|has)\b", q):
+        return "when"
+    if re.match(r"^(?:and |so |but )?where\b", q) or re.search(r"\bwhere (?:is|was|are|were|did|does|do)\b", q):
+        return "where"
+    if re.match(r"^(?:and |so |but )?(?:who|whom|whose)\b", q) or re.search(r"\b(?:which|what) (?:group|organi[sz]ation|person|country|man|woman|leader|people|militant|faction|outfit)\b", q):
+        return "who"
+    return None
+
+
+def _is_name(text: str, lower_vocab: frozenset[str], at_sentence_start: bool) -> bool:
+    first = text.split()[0]
+    if first.lower() in STOPWORDS:
+        return False
+    if at_sentence_start and len(text.split()) == 1 and first.lower() in lower_vocab:
+        return False  # a capitalised common word opening the sentence ("Thought", "Despite")
+    return True
+
+
+def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[Span]:
+    spans: list[Span] = []
+    if kind in ("who", "where"):
+        for m in _NAME.finditer(sentence):
+            text = m.group(0).rstrip(".")
+            # Trim a leading stop word ("The", "In") swept up at a sentence start.
+            parts = text.split(" ", 1)
+            start = m.start()
+            while parts and parts[0].lower() in STOPWORDS and len(parts) > 1:
+                start += len(parts[0]) + 1
+                text = parts[1]
+                parts = text.split(" ", 1)
+            if not text or not _is_name(text, lower_vocab, start == 0):
+                continue
+            if kind == "where" and not _PLACE_PREP.search(sentence[:start]):
+                continue
+            spans.append(Span(start, start + len(text), text))
+    elif kind == "when":
+        for m in _DATE.finditer(sentence):
+            lead = re.match(r"(?:on|in|since|by|during|until)\s+", m.group(0))
+            start = m.start() + (lead.end() if lead else 0)
+            spans.append(Span(start, m.end(), sentence[start : m.end()]))
+    elif kind == "how many":
+        spans = [Span(m.start(), m.end(), m.group(0).strip()) for m in _NUMBER.finditer(sentence)]
+        spans = [s for s in spans if not re.fullmatch(r"\d{4}", s.text)]  # a bare year is no count
+    return spans
+
+
+def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> Span | None:
+    """The best short-answer span of ``sentence`` for ``question``, or None."""
+    kind = question_kind(question)
+    if kind is None:
+        return None
+    q_stems = {stem(w) for w in words(question) if w.lower() not in STOPWORDS}
+    q_lower = question.lower()
+    candidates = [
+        c for c in _candidates(kind, sentence, lower_vocab)
+        # An answer repeats nothing the question already says.
+        if not all(stem(w) in q_stems or w.lower() in q_lower for w in words(c.text) if w.lower() not in STOPWORDS)
+    ]
+    if not candidates:
+        return None
+    # Positions of the question's words in the sentence.
+    anchors = [m.start() for m in re.finditer(r"[\w’'-]+", sentence) if stem(m.group(0)) in q_stems and m.group(0).lower() not in STOPWORDS]
+    if not anchors:
+        return candidates[0]
+
+    # For "who <verb> ...", the verb: the first content word after the question word.
+    after_who = re.search(r"\b(?:who|whom|whose)\s+(.*)", question, re.IGNORECASE)
+    verb = next((stem(w) for w in words(after_who.group(1)) if w.lower() not in STOPWORDS), None) if after_who else None
+    verb_at = [m.start() for m in re.finditer(r"[\w’'-]+", sentence) if verb is not None and stem(m.group(0)) == verb]
+
+    def distance(c: Span) -> float:
+        best = min(min(abs(a - c.end), abs(c.start - a)) for a in anchors)
+        if kind == "who" and any(0 <= a - c.end <= 12 for a in verb_at):
+            best -= 1000  # the agent right before the question's verb: "IS-K has claimed ..."
+        return best
+
+    return min(candidates, key=distance)

@@ -1,0 +1,70 @@
+"""Check every citation against the file on disk before it is returned."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from index import DocqaError, read_text_file, resolve_inside
+
+from .models import Citation
+
+logger = logging.getLogger(__name__)
+
+
+class LineSource:
+    """Reads corpus files' lines (cached by size and mtime) to verify quotes."""
+
+    def __init__(self, corpus: Path) -> None:
+        self.corpus = corpus
+        self._cache: dict[str, tuple[tuple[int, int], str, list[str]]] = {}
+        self._lock = threading.Lock()
+
+    def lines(self, file: str) -> list[str] | None:
+        """Current lines of a corpus file, or None if it cannot be read any more."""
+        current = self._read(file)
+        return current[1] if current is not None else None
+
+    def lines_if_unchanged(self, file: str, sha256: str) -> list[str] | None:
+        """Current lines of a file only if its content still hashes to ``sha256`` (the indexed version)."""
+        current = self._read(file)
+        return current[1] if current is not None and current[0] == sha256 else None
+
+    def _read(self, file: str) -> tuple[str, list[str]] | None:
+        try:
+            path = resolve_inside(self.corpus, file)
+            st = os.stat(path)
+        except (OSError, DocqaError):
+            return None
+        key = (st.st_size, st.st_mtime_ns)
+        with self._lock:
+            hit = self._cache.get(file)
+        if hit is not None and hit[0] == key:
+            return hit[1], hit[2]
+        try:
+            text = read_text_file(path, file)
+        except DocqaError:
+            return None
+        with self._lock:
+            self._cache[file] = (key, text.sha256, text.lines)
+        return text.sha256, text.lines
+
+    def verify(self, citation: Citation) -> bool:
+        """True when ``citation.quote`` is exactly the text at ``[start:end]`` of that line of that file."""
+        lines = self.lines(citation.file)
+        if lines is None or not 1 <= citation.line <= len(lines) or not citation.quote:
+            return False
+        return lines[citation.line - 1][citation.start : citation.end] == citation.quote
+
+
+def verified(citations: list[Citation], source: LineSource) -> list[Citation]:
+    """Only the citations whose quote is verbatim on their line; the others are logged and dropped."""
+    good = []
+    for c in citations:
+        if source.verify(c):
+            good.append(c)
+        else:
+            logger.warning("dropped citation %s: quote not found verbatim (file changed since indexing?)", c.location)
+    return good

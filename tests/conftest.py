@@ -1,0 +1,87 @@
+"""Shared fixtures. Every test runs offline with all state in its own temp directory."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+for _k, _v in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ[_k] = _v
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+
+#: Tiny corpus, byte for byte. Expected citations below are worked out by hand from these bytes.
+TINY = {
+    "museum.txt": b"The Harbor Museum opened in 1931.\nIts founder was Maria Lopez, a shipbuilder.\n\nThe museum holds 4,000 model ships.\n",
+    "notes/crlf.txt": b"Lighthouse log\r\nThe lighthouse keeper was Tomas Berg.\r\nThe lamp was lit every night at dusk.\r\n",
+    "no_newline.md": b"# Bridge\n\nThe old bridge was built in 1887 by the Calder company.\nIt spans the Wren river.",
+}
+
+
+def write_tree(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def editor_lines(path: Path) -> list[str]:
+    """Lines as an editor shows them, computed independently of docqa's reader."""
+    text = path.read_bytes().decode("utf-8-sig")
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def assert_verbatim(corpus: Path, citations) -> None:  # type: ignore[no-untyped-def]
+    """Every citation's quote is exactly the text at [start:end] of its line."""
+    for c in citations:
+        line = editor_lines(corpus / c.file)[c.line - 1]
+        assert line[c.start : c.end] == c.quote, f"{c.file}:{c.line} does not hold {c.quote!r}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Point DOCQA_HOME at the test's temp dir and forget cached engines/Chroma clients afterwards."""
+    monkeypatch.setenv("DOCQA_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
+    yield
+    from qa import reset_engines
+
+    reset_engines()
+    try:
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    from index import load_settings
+
+    return load_settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "tiny", TINY)
+
+
+@pytest.fixture(params=["numpy", "chroma"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

@@ -1,0 +1,95 @@
+"""answer() quotes verified lines; hand-worked expected citations on the tiny corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from index import CorpusIndex, HashingEmbedder, QuestionError, load_settings
+from qa import Answer, QAEngine
+
+from .conftest import assert_verbatim
+
+
+@pytest.fixture
+def engine(tiny, settings, store_kind):
+    index = CorpusIndex(tiny, settings, embedder=HashingEmbedder(), store=store_kind)
+    index.sync()
+    return QAEngine(index)
+
+
+@pytest.mark.parametrize(
+    ("question", "short", "file", "line", "quote"),
+    [
+        ("Who was the founder of the Harbor Museum?", "Maria Lopez", "museum.txt", 2, "Its founder was Maria Lopez, a shipbuilder."),
+        ("Who was the lighthouse keeper?", "Tomas Berg", "notes/crlf.txt", 2, "The lighthouse keeper was Tomas Berg."),
+        ("When was the old bridge built?", "1887", "no_newline.md", 3, "The old bridge was built in 1887 by the Calder company."),
+        ("How many model ships does the museum hold?", "4,000", "museum.txt", 4, "The museum holds 4,000 model ships."),
+        ("Which river does the bridge span?", None, "no_newline.md", 4, "It spans the Wren river."),
+    ],
+)
+def test_expected_first_citation(engine, tiny, question, short, file, line, quote):
+    a = engine.answer(question)
+    assert not a.abstained
+    first = a.citations[0]
+    assert (first.file, first.line, first.quote) == (file, line, quote)
+    assert a.short_answer == short
+    if short:
+        assert short in first.quote and a.text.startswith(short)
+    assert f"{file}:{line}" in a.text
+    assert_verbatim(tiny, a.citations)
+
+
+def test_off_topic_question_abstains_and_cites_nothing(engine):
+    a = engine.answer("What is the recipe for sourdough bread?")
+    assert a.abstained and a.citations == [] and a.short_answer is None
+    assert "don't say" in a.text
+    assert a.evidence_score < a.threshold
+
+
+def test_quote_that_no_longer_matches_the_file_is_never_returned(engine, tiny):
+    (tiny / "notes" / "crlf.txt").write_bytes(b"Lighthouse log\r\nRewritten entirely.\r\n")
+    a = engine.answer("Who was the lighthouse keeper?")
+    assert all(c.file != "notes/crlf.txt" for c in a.citations)
+    assert_verbatim(tiny, a.citations)
+
+
+def test_follow_up_uses_the_previous_short_answer(engine):
+    first = engine.answer("Who was the founder of the Harbor Museum?")
+    follow = engine.answer("What was her trade?", history=[first])
+    assert "Maria Lopez" in follow.standalone_question
+    assert follow.citations[0].quote == "Its founder was Maria Lopez, a shipbuilder."
+
+
+def test_unrelated_follow_up_is_searched_as_asked(engine):
+    first = engine.answer("Who was the founder of the Harbor Museum?")
+    a = engine.answer("Who was the lighthouse keeper?", history=[first])
+    assert a.standalone_question == "Who was the lighthouse keeper?"
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \t\n", "empty"), ("?!...", "no words"), ("x" * 2001, "over the limit of 2000")],
+    ids=["empty", "whitespace", "punctuation", "too-long"],
+)
+def test_bad_questions_raise_question_error(engine, question, message):
+    with pytest.raises(QuestionError, match=message):
+        engine.answer(question)
+
+
+def test_history_must_hold_answers(engine):
+    with pytest.raises(QuestionError, match="Answer objects"):
+        engine.answer("Who?", history=["not an answer"])  # type: ignore[list-item]
+
+
+def test_question_limit_is_a_setting(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCQA_MAX_QUESTION_CHARS", "20")
+    settings = load_settings(home=tmp_path / "h2")
+    index = CorpusIndex(tiny, settings, embedder=HashingEmbedder(), store="numpy")
+    index.sync()
+    with pytest.raises(QuestionError, match="DOCQA_MAX_QUESTION_CHARS"):
+        QAEngine(index).answer("Who was the lighthouse keeper?")
+
+
+def test_answer_round_trips_as_json(engine):
+    a = engine.answer("Who was the lighthouse keeper?")
+    assert Answer.model_validate_json(a.model_dump_json()) == a

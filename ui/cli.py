@@ -1,0 +1,150 @@
+"""The ``docqa`` command: index a folder, ask a question, or chat in the terminal.
+
+Answers go to stdout; diagnostics and errors to stderr. A DocqaError becomes one line
+on stderr and exit status 2, never a traceback. Heavy libraries load only when needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from index.errors import DocqaError
+
+if TYPE_CHECKING:
+    from qa.models import Answer
+
+logger = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="docqa",
+        description="Answer questions from a folder of documents, with verified file:line quotes.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more diagnostics on stderr (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_index = sub.add_parser("index", help="index (or update the index of) a folder of .txt/.md files")
+    p_index.add_argument("path", nargs="?", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
+    p_index.add_argument("--json", action="store_true", help="print the indexing report as JSON")
+
+    p_ask = sub.add_parser("ask", help="ask one question")
+    p_ask.add_argument("question", help="the question, in quotes")
+    p_ask.add_argument("--corpus", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
+    p_ask.add_argument("--json", action="store_true", help="print the full Answer as JSON")
+
+    p_chat = sub.add_parser("chat", help="a conversation in the terminal (follow-up questions work)")
+    p_chat.add_argument("--corpus", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
+    return parser
+
+
+def render(answer: Answer) -> str:
+    """Human-readable answer: the short answer, then each quote with its file:line."""
+    if answer.abstained:
+        return f"{answer.text}\n(no passage supports an answer: evidence {answer.evidence_score:.2f} < threshold {answer.threshold:.2f})"
+    lines = [answer.short_answer] if answer.short_answer else []
+    if lines:
+        lines.append("")
+    for c in answer.citations:
+        lines.append(f"{c.file}:{c.line}  \u201c{c.quote}\u201d")
+    if answer.standalone_question != answer.question:
+        lines.append(f"(searched: {answer.standalone_question})")
+    return "\n".join(lines)
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from index import CorpusIndex, load_settings
+
+    settings = load_settings()
+    index = CorpusIndex(args.path if args.path is not None else settings.corpus, settings)
+    report = index.sync()
+    if args.json:
+        print(report.model_dump_json(indent=2))
+        return 0
+    print(
+        f"indexed {report.corpus}: {report.files_indexed} new/changed, {report.files_unchanged} unchanged, "
+        f"{report.files_removed} removed, {len(report.skipped)} skipped; {report.chunks_total} chunks; "
+        f"{report.embedding_calls} embedding calls; {report.seconds:.2f}s"
+    )
+    for s in report.skipped:
+        print(f"skipped {s.file}: {s.reason}", file=sys.stderr)
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from index import load_settings
+    from qa.question import clean_question
+
+    settings = load_settings()
+    clean_question(args.question, settings.max_question_chars)  # fail fast, before loading anything heavy
+    from qa import answer
+
+    result = answer(args.question, corpus=args.corpus, settings=settings)
+    print(result.model_dump_json(indent=2) if args.json else render(result))
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from index import load_settings
+    from qa import get_engine
+
+    settings = load_settings()
+    engine = get_engine(args.corpus, settings)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"docqa chat over {engine.index.corpus} ({len(engine.index.chunks)} chunks). "
+              "Ask a question; /new starts a new conversation, /quit or Ctrl-D leaves.", file=sys.stderr)
+    history: list[Answer] = []
+    while True:
+        try:
+            line = input("you> " if interactive else "")
+        except EOFError:
+            break
+        command = line.strip().lower()
+        if command in ("/quit", "/exit"):
+            break
+        if command == "/new":
+            history = []
+            print("(new conversation)", file=sys.stderr)
+            continue
+        if not line.strip():
+            continue
+        try:
+            result = engine.answer(line, history)
+        except DocqaError as exc:
+            print(f"docqa: {exc}", file=sys.stderr)
+            continue
+        history.append(result)
+        print(render(result))
+        print()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``docqa`` console script."""
+    args = _parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.verbose < 2:
+        for noisy in ("sentence_transformers", "chromadb", "httpx", "transformers", "bm25s"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+    from index.offline import enable_offline_mode
+
+    enable_offline_mode()
+    commands = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat}
+    try:
+        return commands[args.command](args)
+    except DocqaError as exc:
+        print(f"docqa: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("docqa: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
