@@ -23,7 +23,7 @@ _DATE = re.compile(
     rf"|{_MONTH}(?:\s+\d{{4}})?"
     rf"|{_DAY}(?:\s+(?:night|morning|evening|afternoon))?"
     rf"|\d{{4}}-\d{{2}}-\d{{2}}"
-    rf"|(?:the\s+)?(?:early|mid|late)?[- ]?\d{{4}}s?"
+    rf"|(?:the\s+)?(?:(?:early|mid|late)[- ])?\d{{4}}s?"
     rf"|(?:last|next|this)\s+(?:year|month|week)"
     rf"|\w+\s+(?:years?|months?|weeks?|days?)\s+ago"
     rf")\b"
