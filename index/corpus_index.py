@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .chunker import chunk_lines
 from .discover import check_corpus, discover
 from .embedder import Embedder, SentenceTransformerEmbedder
 from .errors import CorpusError, DocumentError
-from .chunker import chunk_lines
 from .manifest import FileEntry, Manifest, load_manifest, save_manifest
 from .models import Chunk, IndexReport, SkippedFile
 from .reader import read_text_file

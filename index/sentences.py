@@ -32,7 +32,7 @@ def is_wrapped(lines: list[str]) -> bool:
         return False
     runs_on = sum(
         1
-        for a, b in zip(lines, lines[1:])
+        for a, b in zip(lines, lines[1:], strict=False)
         if a.strip() and b.strip() and not _BLOCK_START.match(b) and not a.rstrip().endswith((".", "!", "?", ":"))
         and b.lstrip()[:1].islower()
     )
@@ -62,9 +62,9 @@ def _sentences_of_block(block: list[tuple[int, str]]) -> list[Sentence]:
     joined = "\n".join(text for _, text in block)
     bounds = [0, *_split_points(joined), len(joined)]
     out: list[Sentence] = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in zip(bounds, bounds[1:], strict=False):
         spans: list[LineSpan] = []
-        for (lineno, text), base in zip(block, starts):
+        for (lineno, text), base in zip(block, starts, strict=True):
             lo, hi = max(a, base), min(b, base + len(text))
             if lo >= hi:
                 continue

@@ -80,9 +80,9 @@ class ChromaStore:
         self._lock = threading.Lock()
 
     def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
 
-        nodes = [
+        nodes: list[BaseNode] = [
             TextNode(
                 id_=chunk.id,
                 text=chunk.text,
@@ -124,7 +124,7 @@ class ChromaStore:
         )
         # ChromaVectorStore reports exp(-distance); in cosine space distance = 1 - cosine.
         sims = [1.0 + math.log(s) if s > 0 else -1.0 for s in (result.similarities or [])]
-        return list(zip(result.ids or [], sims))
+        return list(zip(result.ids or [], sims, strict=True))
 
     def ids(self) -> set[str]:
         return set(self._collection.get(include=[])["ids"])
@@ -160,8 +160,8 @@ class NumpyStore:
         os.replace(tmp, self._path)
 
     def _keep(self, mask: list[bool]) -> None:
-        self._ids = [i for i, m in zip(self._ids, mask) if m]
-        self._files = [f for f, m in zip(self._files, mask) if m]
+        self._ids = [i for i, m in zip(self._ids, mask, strict=True) if m]
+        self._files = [f for f, m in zip(self._files, mask, strict=True) if m]
         self._vectors = self._vectors[np.array(mask, dtype=bool)] if self._vectors.size else self._vectors
 
     def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:

@@ -39,14 +39,16 @@ class HybridRetriever:
 
     def __init__(self, chunks: list[Chunk], embedder: Embedder, store: VectorStore, top_k: int) -> None:
         import Stemmer
-        from llama_index.core.schema import TextNode
+        from llama_index.core.schema import BaseNode, TextNode
         from llama_index.retrievers.bm25 import BM25Retriever
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
 
         self.embedder = embedder
         self.store = store
         self.top_k = top_k
         self.by_id: dict[str, Chunk] = {c.id: c for c in chunks}
-        nodes = [TextNode(id_=c.id, text=c.text) for c in chunks]
+        nodes: list[BaseNode] = [TextNode(id_=c.id, text=c.text) for c in chunks]
         self._bm25 = (
             BM25Retriever.from_defaults(
                 nodes=nodes,
