@@ -10,7 +10,6 @@ gold answer string; abstention rate; latency p50/p95 of warm ``answer()``.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys

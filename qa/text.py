@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 import Stemmer  # PyStemmer, installed with llama-index-retrievers-bm25
@@ -21,6 +22,7 @@ STOPWORDS = frozenset(
 QUESTION_WORDS = frozenset("who whom whose what when where which why how".split())
 
 _stemmer = Stemmer.Stemmer("english")
+_stemmer_lock = threading.Lock()  # PyStemmer objects are not thread-safe
 
 
 def words(text: str) -> list[str]:
@@ -34,7 +36,8 @@ def stem(word: str) -> str:
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
-    return str(_stemmer.stemWord(w))
+    with _stemmer_lock:
+        return str(_stemmer.stemWord(w))
 
 
 def content_terms(text: str) -> list[str]:
