@@ -3,6 +3,7 @@
 from .chunker import chunk_lines
 from .corpus_index import CorpusIndex
 from .discover import check_corpus, discover, resolve_inside
+from .duplicates import DuplicatePair, find_near_duplicates
 from .embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder
 from .errors import (
     ConfigError,
@@ -29,6 +30,7 @@ __all__ = [
     "CorpusIndex",
     "DocqaError",
     "DocumentError",
+    "DuplicatePair",
     "Embedder",
     "HashingEmbedder",
     "IndexReport",
@@ -46,6 +48,7 @@ __all__ = [
     "check_corpus",
     "chunk_lines",
     "discover",
+    "find_near_duplicates",
     "load_settings",
     "read_text_file",
     "resolve_inside",

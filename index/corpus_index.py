@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .chunker import chunk_lines
 from .discover import check_corpus, discover
+from .duplicates import find_near_duplicates
 from .embedder import Embedder, SentenceTransformerEmbedder
 from .errors import CorpusError, DocumentError
 from .manifest import FileEntry, Manifest, load_manifest, save_manifest
@@ -146,6 +147,8 @@ class CorpusIndex:
 
         embedding_calls = self._embed_and_store(pending, progress)
         self._drop_orphans()
+        if pending or removed or self.manifest.duplicates is None:
+            self._find_duplicates()
         self.manifest.indexed_at = datetime.now(UTC)
         save_manifest(self._manifest_path, self.manifest)
         if not files:
@@ -206,6 +209,27 @@ class CorpusIndex:
         finally:
             bar.close()
         return calls
+
+    def _find_duplicates(self) -> None:
+        """Recompute the near-duplicate pairs from the stored chunk vectors."""
+        ids = {f: [c.id for c in entry.chunks] for f, entry in self.manifest.files.items()}
+        flat = [i for f in sorted(ids) for i in ids[f]]
+        matrix = self.store.vectors(flat)
+        vectors, row = {}, 0
+        for f in sorted(ids):
+            vectors[f] = matrix[row : row + len(ids[f])]
+            row += len(ids[f])
+        self.manifest.duplicates = find_near_duplicates(vectors, self.settings.duplicate_threshold)
+        for pair in self.manifest.duplicates:
+            logger.info("near-duplicates: %s ~ %s (similarity %.3f)", pair.first, pair.second, pair.similarity)
+
+    def duplicate_partners(self) -> dict[str, set[str]]:
+        """File -> the files that are near-duplicates of it."""
+        partners: dict[str, set[str]] = {}
+        for p in self.manifest.duplicates or []:
+            partners.setdefault(p.first, set()).add(p.second)
+            partners.setdefault(p.second, set()).add(p.first)
+        return partners
 
     def _drop_orphans(self) -> None:
         """Delete vectors no manifest entry owns (left by an interrupted run)."""

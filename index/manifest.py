@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .duplicates import DuplicatePair
 from .models import Chunk
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ class Manifest(BaseModel):
     embedder: str = Field(description="Name of the embedding model the vectors were made with.")
     indexed_at: datetime | None = Field(default=None, description="When the last indexing run finished (UTC).")
     files: dict[str, FileEntry] = Field(default_factory=dict, description="Relative path -> indexed file.")
+    duplicates: list[DuplicatePair] | None = Field(
+        default=None, description="Near-duplicate document pairs found at the last indexing run (None: not computed yet)."
+    )
 
     def chunk_count(self) -> int:
         """Total chunks over all files."""

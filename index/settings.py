@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         le=1.0,
         description="Evidence score under which the answer abstains (measured: see README 'Abstention').",
     )
+    duplicate_threshold: float = Field(
+        default=0.75,
+        ge=0.0,
+        le=1.0,
+        description="Documents whose chunks match at this mean best cosine or more are near-duplicates (measured: README).",
+    )
     max_question_chars: int = Field(
         default=2000, ge=10, le=1_000_000, description="Longest question accepted, in characters."
     )

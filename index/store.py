@@ -48,6 +48,10 @@ class VectorStore(Protocol):
         """Every chunk id stored."""
         ...
 
+    def vectors(self, ids: list[str]) -> np.ndarray:
+        """The stored vectors of ``ids``, in that order."""
+        ...
+
     def count(self) -> int:
         """Number of vectors stored."""
         ...
@@ -129,6 +133,14 @@ class ChromaStore:
     def ids(self) -> set[str]:
         return set(self._collection.get(include=[])["ids"])
 
+    def vectors(self, ids: list[str]) -> np.ndarray:
+        if not ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        got = self._collection.get(ids=ids, include=["embeddings"])
+        embeddings = got["embeddings"] if got["embeddings"] is not None else []
+        by_id = dict(zip(got["ids"], list(embeddings), strict=True))
+        return np.asarray([by_id[i] for i in ids], dtype=np.float32)
+
     def count(self) -> int:
         return int(self._collection.count())
 
@@ -199,6 +211,11 @@ class NumpyStore:
 
     def ids(self) -> set[str]:
         return set(self._ids)
+
+    def vectors(self, ids: list[str]) -> np.ndarray:
+        with self._lock:
+            row = {i: n for n, i in enumerate(self._ids)}
+            return self._vectors[[row[i] for i in ids]] if ids else np.zeros((0, 0), dtype=np.float32)
 
     def count(self) -> int:
         return len(self._ids)

@@ -34,12 +34,15 @@ class QAEngine:
         self._lines = LineSource(index.corpus)
         self._lock = threading.Lock()
         self._retriever = HybridRetriever(index.chunks, index.embedder, index.store, self.settings.top_k)
+        self._partners = index.duplicate_partners()
 
     def refresh(self) -> None:
         """Take a new snapshot of the index (after ``index.sync()``)."""
         retriever = HybridRetriever(self.index.chunks, self.index.embedder, self.index.store, self.settings.top_k)
+        partners = self.index.duplicate_partners()
         with self._lock:
             self._retriever = retriever
+            self._partners = partners
 
     def answer(self, question: str, history: Sequence[Answer] | None = None) -> Answer:
         """Answer ``question``; ``history`` holds earlier Answers of the conversation, oldest first."""
@@ -63,10 +66,13 @@ class QAEngine:
         short: str | None = None
         citations: list[Citation] = []
         if not abstained:
-            chosen = _supporting(evidence, self.settings.max_citations)
+            chosen, restated = _supporting(evidence, self.settings.max_citations, self._partners)
             short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
             citations = [
-                Citation(file=e.chunk.file, line=e.span.line, quote=e.quote, start=e.span.start, end=e.span.end, score=round(e.score, 4))
+                Citation(
+                    file=e.chunk.file, line=e.span.line, quote=e.quote, start=e.span.start, end=e.span.end,
+                    score=round(e.score, 4), restated_in=restated.get(id(e), []),
+                )
                 for e in chosen
             ]
         t2 = time.perf_counter()
@@ -110,10 +116,18 @@ def _check_history(history: Sequence[Answer] | None) -> list[Answer]:
     return list(history)
 
 
-def _supporting(evidence: list[Evidence], limit: int) -> list[Evidence]:
-    """The best sentence plus others close to it in score, one per line, no repeated quote."""
+def _supporting(
+    evidence: list[Evidence], limit: int, partners: dict[str, set[str]]
+) -> tuple[list[Evidence], dict[int, list[str]]]:
+    """The best sentence plus others close to it in score, one per line, no repeated quote.
+
+    A sentence from a near-duplicate of an already chosen quote's document is not a second
+    source: it is recorded as a restatement of that quote instead (returned by ``id()`` of
+    the chosen Evidence).
+    """
     best = evidence[0].score
     chosen: list[Evidence] = []
+    restated: dict[int, list[str]] = {}
     seen: set[tuple[str, int]] = set()
     quotes: set[str] = set()
     for e in evidence:
@@ -123,9 +137,13 @@ def _supporting(evidence: list[Evidence], limit: int) -> list[Evidence]:
         if key in seen or e.quote in quotes or e.coverage == 0:
             continue
         seen.add(key)
+        original = next((c for c in chosen if e.chunk.file in partners.get(c.chunk.file, ())), None)
+        if original is not None:
+            restated.setdefault(id(original), []).append(f"{e.chunk.file}:{e.span.line}")
+            continue
         quotes.add(e.quote)
         chosen.append(e)
-    return chosen or evidence[:1]
+    return chosen or evidence[:1], restated
 
 
 def _short_answer(question: str, chosen: list[Evidence], lower_vocab: frozenset[str]) -> tuple[str | None, list[Evidence]]:
@@ -138,8 +156,12 @@ def _short_answer(question: str, chosen: list[Evidence], lower_vocab: frozenset[
 
 
 def _compose(short: str | None, citations: list[Citation]) -> str:
-    quotes = "\n".join(f"\u201c{c.quote}\u201d ({c.file}:{c.line})" for c in citations)
+    quotes = "\n".join(f"\u201c{c.quote}\u201d ({c.file}:{c.line}{_restated(c)})" for c in citations)
     return f"{short}\n\n{quotes}" if short else quotes
+
+
+def _restated(c: Citation) -> str:
+    return f"; restated by near-duplicate {', '.join(c.restated_in)}" if c.restated_in else ""
 
 
 # --------------------------------------------------------------------------- module-level API

@@ -14,6 +14,10 @@ class Citation(BaseModel):
     start: int = Field(description="0-based character offset of the quote within the line.")
     end: int = Field(description="0-based character offset one past the quote's end within the line.")
     score: float = Field(description="Relevance of the quoted sentence to the question (higher is better).")
+    restated_in: list[str] = Field(
+        default_factory=list,
+        description="'file:line' of matching sentences in near-duplicate documents: the same source repeated, not independent corroboration.",
+    )
 
     @property
     def location(self) -> str:

@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     p_ask.add_argument("--corpus", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
     p_ask.add_argument("--json", action="store_true", help="print the full Answer as JSON")
 
+    p_sources = sub.add_parser("sources", help="list indexed documents and near-duplicate pairs")
+    p_sources.add_argument("path", nargs="?", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
+    p_sources.add_argument("--json", action="store_true", help="print as JSON")
+
     p_chat = sub.add_parser("chat", help="a conversation in the terminal (follow-up questions work)")
     p_chat.add_argument("--corpus", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
     return parser
@@ -51,6 +55,8 @@ def render(answer: Answer) -> str:
         lines.append("")
     for c in answer.citations:
         lines.append(f"{c.file}:{c.line}  \u201c{c.quote}\u201d")
+        if c.restated_in:
+            lines.append(f"    (restated by near-duplicate {', '.join(c.restated_in)}: the same source, not independent corroboration)")
     if answer.standalone_question != answer.question:
         lines.append(f"(searched: {answer.standalone_question})")
     return "\n".join(lines)
@@ -72,6 +78,33 @@ def _cmd_index(args: argparse.Namespace) -> int:
     )
     for s in report.skipped:
         print(f"skipped {s.file}: {s.reason}", file=sys.stderr)
+    return 0
+
+
+def _cmd_sources(args: argparse.Namespace) -> int:
+    import json
+
+    from index import CorpusIndex, load_settings
+
+    settings = load_settings()
+    index = CorpusIndex(args.path if args.path is not None else settings.corpus, settings)
+    index.sync()
+    files = index.manifest.files
+    pairs = index.manifest.duplicates or []
+    if args.json:
+        print(json.dumps({
+            "corpus": str(index.corpus),
+            "indexed_at": index.manifest.indexed_at.isoformat() if index.manifest.indexed_at else None,
+            "files": [{"file": f, "lines": e.lines, "chunks": len(e.chunks), "encoding": e.encoding, "sha256": e.sha256} for f, e in sorted(files.items())],
+            "near_duplicates": [p.model_dump() for p in pairs],
+        }, indent=2))
+        return 0
+    print(f"{index.corpus}: {len(files)} documents, {index.manifest.chunk_count()} chunks")
+    for f, e in sorted(files.items()):
+        print(f"  {f}  ({e.lines} lines, {len(e.chunks)} chunks, {e.encoding})")
+    print(f"near-duplicate pairs (similarity >= {settings.duplicate_threshold}): {len(pairs)}")
+    for p in pairs:
+        print(f"  {p.first} ~ {p.second}  similarity {p.similarity:.3f}, {p.matched_share:.0%} of chunks matched")
     return 0
 
 
@@ -135,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.offline import enable_offline_mode
 
     enable_offline_mode()
-    commands = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat}
+    commands = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "sources": _cmd_sources}
     try:
         return commands[args.command](args)
     except DocqaError as exc:
