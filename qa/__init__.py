@@ -2,7 +2,7 @@
 
 from .engine import ABSTAIN_TEXT, QAEngine, answer, get_engine, reset_engines
 from .followup import rewrite
-from .models import Answer, Citation, RetrievedChunk, Timings
+from .models import Answer, Citation, RetrievedChunk, SourceValue, Timings
 from .question import clean_question
 from .retrieval import HybridRetriever
 from .short_answer import extract, question_kind
@@ -16,6 +16,7 @@ __all__ = [
     "LineSource",
     "QAEngine",
     "RetrievedChunk",
+    "SourceValue",
     "Timings",
     "answer",
     "clean_question",

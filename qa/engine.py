@@ -10,12 +10,14 @@ from pathlib import Path
 
 from index import CorpusIndex, QuestionError, Settings, load_settings
 
+from .conflicts import ValueGroup, find_disagreement
 from .evidence import Evidence, evidence_score, rank_evidence
 from .followup import rewrite
-from .models import Answer, Citation, Timings
+from .models import Answer, Citation, SourceValue, Timings
 from .question import clean_question
 from .retrieval import HybridRetriever
 from .short_answer import extract
+from .text import content_terms
 from .verify import LineSource, verified
 
 logger = logging.getLogger(__name__)
@@ -65,16 +67,15 @@ class QAEngine:
         abstained = score < threshold or not evidence
         short: str | None = None
         citations: list[Citation] = []
+        groups: list[ValueGroup] = []
         if not abstained:
-            chosen, restated = _supporting(evidence, self.settings.max_citations, self._partners)
-            short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
-            citations = [
-                Citation(
-                    file=e.chunk.file, line=e.span.line, quote=e.quote, start=e.span.start, end=e.span.end,
-                    score=round(e.score, 4), restated_in=restated.get(id(e), []),
-                )
-                for e in chosen
-            ]
+            groups = find_disagreement(standalone, evidence, self._partners, retriever.lower_vocab)
+            if groups:
+                chosen, restated = _conflict_support(groups, self._partners)
+            else:
+                chosen, restated = _supporting(evidence, self.settings.max_citations, self._partners)
+                short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
+            citations = [_citation(e, restated) for e in chosen]
         t2 = time.perf_counter()
         citations = verified(citations, self._lines)
         if not abstained and not citations:
@@ -82,13 +83,25 @@ class QAEngine:
             logger.warning("no citation survived verification; abstaining")
         if short is not None and (not citations or short not in citations[0].quote):
             short = None
+        disagreement = _values(groups, citations) if not abstained else []
+        if len(disagreement) < 2:
+            disagreement = []
+        if disagreement:
+            short = " / ".join(v.value for v in disagreement)
         t3 = time.perf_counter()
-        text = _compose(short, citations) if not abstained else ABSTAIN_TEXT
+        if abstained:
+            text = ABSTAIN_TEXT
+        elif disagreement:
+            text = _compose_disagreement(disagreement, citations)
+        else:
+            text = _compose(short, citations)
         return Answer(
             question=question if isinstance(question, str) else str(question),
             standalone_question=standalone,
             text=text,
             short_answer=short,
+            short_answer_is_summary=bool(disagreement),
+            disagreement=disagreement,
             citations=citations,
             abstained=abstained,
             evidence_score=score,
@@ -137,13 +150,72 @@ def _supporting(
         if key in seen or e.quote in quotes or e.coverage == 0:
             continue
         seen.add(key)
-        original = next((c for c in chosen if e.chunk.file in partners.get(c.chunk.file, ())), None)
+        original = _restates(e, chosen, partners)
         if original is not None:
             restated.setdefault(id(original), []).append(f"{e.chunk.file}:{e.span.line}")
             continue
         quotes.add(e.quote)
         chosen.append(e)
     return chosen or evidence[:1], restated
+
+
+#: Content-word overlap (Jaccard) from which a near-duplicate's sentence restates a chosen one.
+RESTATE_OVERLAP = 0.25
+
+
+def _restates(e: Evidence, chosen: list[Evidence], partners: dict[str, set[str]]) -> Evidence | None:
+    """The chosen sentence that ``e`` restates: same wording largely, in a near-duplicate document."""
+    mine = set(content_terms(e.sentence.text))
+    for c in chosen:
+        if e.chunk.file not in partners.get(c.chunk.file, ()):
+            continue
+        theirs = set(content_terms(c.sentence.text))
+        if mine and theirs and len(mine & theirs) / len(mine | theirs) >= RESTATE_OVERLAP:
+            return c
+    return None
+
+
+def _citation(e: Evidence, restated: dict[int, list[str]]) -> Citation:
+    return Citation(
+        file=e.chunk.file, line=e.span.line, quote=e.quote, start=e.span.start, end=e.span.end,
+        score=round(e.score, 4), restated_in=restated.get(id(e), []),
+    )
+
+
+def _conflict_support(groups: list[ValueGroup], partners: dict[str, set[str]]) -> tuple[list[Evidence], dict[int, list[str]]]:
+    """One citation per (value, independent source); near-duplicate repeats become restatements."""
+    chosen: list[Evidence] = []
+    restated: dict[int, list[str]] = {}
+    for group in groups:
+        mine: list[Evidence] = []
+        for e in group.evidence:
+            if any(m.chunk.file == e.chunk.file for m in mine):
+                continue
+            original = _restates(e, mine, partners)
+            if original is not None:
+                restated.setdefault(id(original), []).append(f"{e.chunk.file}:{e.span.line}")
+                continue
+            mine.append(e)
+        chosen.extend(mine)
+    return chosen, restated
+
+
+def _values(groups: list[ValueGroup], citations: list[Citation]) -> list[SourceValue]:
+    """Each disagreeing value with the verified locations that give it."""
+    verified_at = {c.location: c for c in citations}
+    values = []
+    for group in groups:
+        locations = [f"{e.chunk.file}:{e.span.line}" for e in group.evidence]
+        kept = [loc for loc in dict.fromkeys(locations) if loc in verified_at]
+        if kept:
+            extra = [r for loc in kept for r in verified_at[loc].restated_in]
+            values.append(SourceValue(value=group.value, locations=kept + extra))
+    return values
+
+
+def _compose_disagreement(values: list[SourceValue], citations: list[Citation]) -> str:
+    summary = "; ".join(f"{v.value} ({', '.join(v.locations)})" for v in values)
+    return f"The sources disagree: {summary}.\n\n" + _compose(None, citations)
 
 
 def _short_answer(question: str, chosen: list[Evidence], lower_vocab: frozenset[str]) -> tuple[str | None, list[Evidence]]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from index import Chunk, LineSpan, Sentence
 
+from .lexicon import equivalents
 from .models import RetrievedChunk
 from .retrieval import HybridRetriever
 from .text import content_terms, stem, words
@@ -34,7 +35,7 @@ def _best_span(sentence: Sentence, chunk_text_lines: dict[int, str], terms: set[
     best: tuple[int, int, LineSpan, str] | None = None
     for sp in sentence.spans:
         piece = chunk_text_lines[sp.line][sp.start : sp.end]
-        hits = sum(1 for w in words(piece) if stem(w) in terms)
+        hits = sum(1 for w in words(piece) if stem(w) in terms)  # terms: expanded with equivalents
         key = (hits, len(piece))
         if best is None or key > best[:2]:
             best = (hits, len(piece), sp, piece)
@@ -52,7 +53,7 @@ def rank_evidence(
     terms = content_terms(question)
     weights = {t: retriever.idf(t) for t in terms}
     total = sum(weights.values()) or 1.0
-    term_set = set(terms)
+    term_set = {e for t in terms for e in equivalents(t)}
     top_fused = retrieved[0].fused_score if retrieved else 1.0
     out: list[Evidence] = []
     for rc in retrieved[:CANDIDATE_CHUNKS]:
@@ -67,7 +68,7 @@ def rank_evidence(
         relevance = rc.fused_score / top_fused
         for sentence in chunk.sentences:
             present = {stem(w) for w in words(sentence.text)} & term_set
-            coverage = sum(weights[t] for t in present) / total
+            coverage = sum(weights[t] for t in terms if equivalents(t) & present) / total
             span, quote = _best_span(sentence, line_text, term_set)
             score = COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * relevance
             out.append(Evidence(chunk, rc, sentence, span, quote, coverage, score))

@@ -25,6 +25,13 @@ class Citation(BaseModel):
         return f"{self.file}:{self.line}"
 
 
+class SourceValue(BaseModel):
+    """One of several values that the sources give for the same fact."""
+
+    value: str = Field(description="The value, verbatim as the first of its citations gives it.")
+    locations: list[str] = Field(description="'file:line' of every cited sentence giving this value.")
+
+
 class RetrievedChunk(BaseModel):
     """A chunk found by retrieval, with the scores that ranked it."""
 
@@ -55,6 +62,12 @@ class Answer(BaseModel):
     standalone_question: str = Field(description="The question actually searched: the follow-up rewritten with context from history, or the question itself.")
     text: str = Field(description="The answer for people: short answer first, then the quoted statements with file:line.")
     short_answer: str | None = Field(default=None, description="The direct answer (entity, number, date, place), a verbatim span of the first citation's quote; None when the question asks for none or none was found.")
+    short_answer_is_summary: bool = Field(
+        default=False, description="True when short_answer lists several values the sources disagree on, rather than quoting one span."
+    )
+    disagreement: list[SourceValue] = Field(
+        default_factory=list, description="When the sources give different values for the asked fact: each value with its citations."
+    )
     citations: list[Citation] = Field(default_factory=list, description="Verified quotes supporting the answer, best first; empty when abstained.")
     abstained: bool = Field(description="True when the documents do not hold the answer; then `citations` is empty.")
     evidence_score: float = Field(description="How strongly the best passage supports answering (0-1); the answer abstains under the threshold.")

@@ -18,6 +18,7 @@ import numpy as np
 
 from index import Chunk, Embedder, VectorStore
 
+from .lexicon import expand_query
 from .models import RetrievedChunk
 from .text import content_terms, stem
 
@@ -86,9 +87,10 @@ class HybridRetriever:
         t1 = time.perf_counter()
         dense = self.store.query(np.asarray(vector), self.top_k)
         lexical: list[tuple[str, float]] = []
-        if self._bm25 is not None and content_terms(question):
+        terms = content_terms(question)
+        if self._bm25 is not None and terms:
             with self._bm25_lock:
-                hits = self._bm25.retrieve(question)
+                hits = self._bm25.retrieve(expand_query(question, terms))
             lexical = [(n.node.node_id, float(n.score or 0.0)) for n in hits if (n.score or 0) > 0]
         fused: dict[str, float] = {}
         for ranking in (dense, lexical):

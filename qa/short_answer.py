@@ -50,7 +50,7 @@ class Span:
 def question_kind(question: str) -> str | None:
     """'who', 'where', 'when', 'how many' or None (no short answer expected)."""
     q = question.strip().lower()
-    if re.search(r"\bhow (?:many|much)\b", q):
+    if re.search(r"\bhow (?:many|much)\b", q) or re.search(r"\bwhat (?:was|is|were) the (?:death toll|toll|number|total|count)\b", q):
         return "how many"
     if re.search(r"\b(?:what|which) (?:year|date|day|month|time)\b", q) or re.match(r"^(?:and |so |but )?when\b", q) or re.search(r"\bwhen (?:did|was|were|is|does|do|will|had|has)\b", q):
         return "when"
@@ -94,7 +94,11 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
             spans.append(Span(start, m.end(), sentence[start : m.end()]))
     elif kind == "how many":
         spans = [Span(m.start(), m.end(), m.group(0).strip()) for m in _NUMBER.finditer(sentence)]
-        spans = [s for s in spans if not re.fullmatch(r"\d{4}", s.text)]  # a bare year is no count
+        spans = [
+            s for s in spans
+            if not re.fullmatch(r"\d{4}", s.text)  # a bare year is no count
+            and not re.search(r"\d-$", sentence[: s.start]) and not re.match(r"-\d", sentence[s.end :])  # nor part of 2024-03-23
+        ]
     return spans
 
 
