@@ -1,7 +1,7 @@
 """Retrieval and answers: hybrid search, sentence evidence, verified file:line citations."""
 
 from .engine import ABSTAIN_TEXT, QAEngine, answer, get_engine, reset_engines
-from .followup import rewrite
+from .followup import Rewrite, rewrite
 from .models import Answer, Citation, RetrievedChunk, SourceValue, Timings
 from .question import clean_question
 from .retrieval import HybridRetriever
@@ -16,6 +16,7 @@ __all__ = [
     "LineSource",
     "QAEngine",
     "RetrievedChunk",
+    "Rewrite",
     "SourceValue",
     "Timings",
     "answer",

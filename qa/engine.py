@@ -51,10 +51,11 @@ class QAEngine:
         t0 = time.perf_counter()
         asked = clean_question(question, self.settings.max_question_chars)
         turns = _check_history(history)
-        standalone = rewrite(asked, turns)
+        rewritten = rewrite(asked, turns)
+        standalone = rewritten.question
         with self._lock:
             retriever = self._retriever
-        retrieval = retriever.retrieve(standalone)
+        retrieval = retriever.retrieve(standalone, rewritten.files)
         t1 = time.perf_counter()
 
         # Quotes come only from files still identical to the indexed version; a changed file's

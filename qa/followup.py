@@ -1,44 +1,152 @@
 """Rewrite a follow-up question into a standalone one, using the conversation so far (no LLM).
 
-A follow-up that refers back ("that group", "it", "they") gets the referent substituted:
-the previous answer's short answer when it has one (an entity), else the previous
-question's subject words are appended. A question that stands on its own is left alone.
+Rules, tried in order:
+
+1. "What about the second source?": the previous question again, restricted to the
+   document of the previous answer's second citation.
+2. "What about X?" / "And X?": the previous question with its subject replaced by X.
+3. A demonstrative ("that group", "this organization") or a pronoun is replaced by its
+   referent: for he/she/him/his/her, the person the previous question asked about or
+   named; for it/its, the answer to a previous "which group..." question or the entity
+   the previous question named; for they/them/their after "how many <noun>", the noun.
+4. Any other question that points back ("it", "there", a leading "and") gets the
+   previous standalone question appended as context.
+
+A question that names its own subject, or has no pointer back, is searched as asked.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .models import Answer
+from .short_answer import question_kind
 
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "last": -1, "other": 1}
+_SOURCE_REF = re.compile(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|last|other)\s+(?:source|article|document|report|citation|quote)\b", re.IGNORECASE)
+_WHAT_ABOUT = re.compile(r"^(?:[Aa]nd\s+)?(?:[Ww]hat|[Hh]ow)\s+about\s+(.+?)\??$|^[Aa]nd\s+((?:the\s+)?[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*)\??$")
 _DEMONSTRATIVE = re.compile(
-    r"\b(?:that|this|the|these|those)\s+(?:group|organi[sz]ation|outfit|faction|attack|event|incident|place|country|city|man|woman|person|people|source|article|document)\b",
+    r"\b(?:that|this|these|those|the\s+same)\s+(group|organi[sz]ation|outfit|faction|militants?|country|city|place|man|woman|person|leader)\b",
     re.IGNORECASE,
 )
-_PRONOUN = re.compile(r"\b(?:it|its|they|them|their|he|him|his|she|her|there)\b", re.IGNORECASE)
-_ELLIPTIC = re.compile(r"^(?:and|what about|how about|also|so)\b", re.IGNORECASE)
+_PERSONAL = re.compile(r"\b(he|him|his|she|her)\b", re.IGNORECASE)
+_NEUTER = re.compile(r"\b(it|its)\b", re.IGNORECASE)
+_PLURAL = re.compile(r"\b(they|them|their)\b", re.IGNORECASE)
+_THERE = re.compile(r"\bthere\b", re.IGNORECASE)
+_LEADING = re.compile(r"^(?:and|so|also|but|then)\s+", re.IGNORECASE)
+_NAME = re.compile(r"\b(?:[A-Z][\w’'-]*[A-Za-z0-9]|al-[A-Z][\w-]*)(?:\s+(?:al-)?[A-Z][\w’'-]*[A-Za-z0-9])*")
+_GROUP_QUESTION = re.compile(r"^(?:which|what)\s+(?:group|organi[sz]ation|outfit|faction|country|city|newspaper|company)\b", re.IGNORECASE)
+# "Who is Abu Miskin?" (a name), not "Who was the founder?" (a role, answered by a name).
+_WHO_IS = re.compile(r"^[Ww]ho\s+(?:is|was)\s+((?:[A-Z]|al-)[\w’'-]*(?:\s+(?:[A-Z]|al-)[\w’'-]*){0,3})\??$")
+_HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
+_QUESTION_WORDS = {"Who", "What", "When", "Where", "Which", "Why", "How", "And", "Is", "Was", "Did", "Does", "Do", "The", "In", "On"}
 
 
-def needs_context(question: str) -> bool:
-    """True when the question points back at earlier turns."""
-    return bool(_DEMONSTRATIVE.search(question) or _PRONOUN.search(question) or _ELLIPTIC.match(question))
+@dataclass(frozen=True)
+class Rewrite:
+    """The standalone question, and the documents to restrict the search to (None: all)."""
+
+    question: str
+    files: tuple[str, ...] | None = None
 
 
-def rewrite(question: str, history: Sequence[Answer]) -> str:
+def names_in(question: str) -> list[str]:
+    """Capitalised names in a question (question words and a sentence-initial article excluded)."""
+    out = []
+    for m in _NAME.finditer(question):
+        words = m.group(0).split()
+        while words and words[0] in _QUESTION_WORDS:
+            words = words[1:]
+        if words:
+            out.append(" ".join(words).rstrip("’'s").rstrip("?"))
+    return [re.sub(r"(?:’|')s$", "", n) for n in out]
+
+
+def _substitute(question: str, match: re.Match[str], referent: str, possessive: bool) -> str:
+    return question[: match.start()] + (f"{referent}'s" if possessive else referent) + question[match.end() :]
+
+
+def _referents(last: Answer) -> tuple[str | None, str | None, str | None]:
+    """(person, thing, plural noun) the previous turn makes available."""
+    prev = last.standalone_question
+    short = last.short_answer if last.short_answer and not last.short_answer_is_summary and not last.abstained else None
+    if short is not None and not short[:1].isupper():
+        short = None  # a number or a date is no referent for "it" or "he"
+    named = names_in(prev)
+    who_is = _WHO_IS.match(prev)
+    kind = question_kind(prev)
+    person: str | None
+    if who_is:
+        person = who_is.group(1)
+    elif kind == "who" and not _GROUP_QUESTION.match(prev):
+        person = short
+    else:
+        person = named[0] if named else None
+    thing: str | None
+    if _GROUP_QUESTION.match(prev) and short:
+        thing = short
+    elif named and (short or kind is not None):
+        thing = named[0]
+    else:
+        # After "what ..." with no short answer, the referent is a description, not a name:
+        # fall back to carrying the previous question as context.
+        thing = short
+    how_many = _HOW_MANY.search(prev)
+    plural = f"the {how_many.group(1)}" if how_many else (thing if thing else None)
+    return person, thing, plural
+
+
+def rewrite(question: str, history: Sequence[Answer]) -> Rewrite:
     """The standalone form of ``question`` given earlier answers (oldest first)."""
-    if not history or not needs_context(question):
-        return question
+    if not history:
+        return Rewrite(question)
     last = history[-1]
-    referent = last.short_answer
-    if referent and not last.abstained:
-        m = _DEMONSTRATIVE.search(question)
-        if m and m.group(0).split()[-1].lower() in {"group", "organization", "organisation", "outfit", "faction", "person", "man", "woman"}:
-            return question[: m.start()] + referent + question[m.end() :]
-        pronoun = re.search(r"\b(?:it|they|he|she|them|him|her)\b", question, re.IGNORECASE)
-        if pronoun:
-            return question[: pronoun.start()] + referent + question[pronoun.end() :]
-        possessive = re.search(r"\b(?:its|their|his)\b", question, re.IGNORECASE)
-        if possessive:
-            return question[: possessive.start()] + referent + "'s" + question[possessive.end() :]
-    return f"{question} ({last.standalone_question})"
+    prev = last.standalone_question
+
+    source = _SOURCE_REF.search(question)
+    if source and last.citations:
+        files = list(dict.fromkeys(c.file for c in last.citations))
+        idx = _ORDINALS[source.group(1).lower()]
+        if -len(files) <= idx < len(files):
+            return Rewrite(prev, (files[idx],))
+
+    about = _WHAT_ABOUT.match(question.strip())
+    if about:
+        subject = (about.group(1) or about.group(2)).strip()
+        person, thing, _ = _referents(last)
+        old = thing or person
+        if old and old in prev:
+            return Rewrite(prev.replace(old, subject, 1))
+        return Rewrite(f"{prev.rstrip('?')} {subject}?")
+
+    own_names = names_in(question)
+    body = _LEADING.sub("", question)
+    body = body[:1].upper() + body[1:]
+    person, thing, plural = _referents(last)
+
+    pointer = False
+    demo = _DEMONSTRATIVE.search(body)
+    if demo:
+        pointer = True
+        referent = person if demo.group(1).lower() in {"man", "woman", "person", "leader"} else thing
+        if referent:
+            return Rewrite(_substitute(body, demo, referent, False))
+
+    for pattern, referent in ((_PERSONAL, person), (_NEUTER, thing), (_PLURAL, plural)):
+        m = pattern.search(body)
+        if m is None:
+            continue
+        pointer = True
+        if own_names and own_names[0] in body[: m.start()]:
+            return Rewrite(question)  # "Who is IS-K and where is it based?": the antecedent is here
+        if referent:
+            word = m.group(1).lower()
+            # "her" is possessive before a noun ("her trade"), an object otherwise ("arrested her").
+            possessive = word in {"its", "his", "their"} or (word == "her" and bool(re.match(r"\s+[a-z]", body[m.end() :])))
+            return Rewrite(_substitute(body, m, referent, possessive))
+
+    if pointer or _THERE.search(body) or _LEADING.match(question) or (not own_names and len(body.split()) <= 4):
+        return Rewrite(f"{body.rstrip('?')}? ({prev})")
+    return Rewrite(question)

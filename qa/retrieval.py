@@ -80,18 +80,29 @@ class HybridRetriever:
     def stem(self, word: str) -> str:
         return stem(word)
 
-    def retrieve(self, question: str) -> Retrieval:
-        """Top chunks for ``question``: both retrievers' top-k, fused by reciprocal rank."""
+    def retrieve(self, question: str, files: tuple[str, ...] | None = None) -> Retrieval:
+        """Top chunks for ``question``: both retrievers' top-k, fused by reciprocal rank.
+
+        ``files``: restrict results to these documents (their chunks are scored exactly).
+        """
         t0 = time.perf_counter()
         vector = self.embedder.embed([question])[0]
         t1 = time.perf_counter()
-        dense = self.store.query(np.asarray(vector), self.top_k)
+        if files:
+            # Exact scoring of the few chunks of the named documents: no filtered ANN query needed.
+            wanted = [c for c in self.by_id.values() if c.file in files]
+            sims = self.store.vectors([c.id for c in wanted]) @ np.asarray(vector) if wanted else np.zeros(0)
+            dense = sorted(((c.id, float(s)) for c, s in zip(wanted, sims, strict=True)), key=lambda kv: -kv[1])[: self.top_k]
+        else:
+            dense = self.store.query(np.asarray(vector), self.top_k)
         lexical: list[tuple[str, float]] = []
         terms = content_terms(question)
         if self._bm25 is not None and terms:
             with self._bm25_lock:
                 hits = self._bm25.retrieve(expand_query(question, terms))
             lexical = [(n.node.node_id, float(n.score or 0.0)) for n in hits if (n.score or 0) > 0]
+            if files:
+                lexical = [(cid, s) for cid, s in lexical if self.by_id[cid].file in files]
         fused: dict[str, float] = {}
         for ranking in (dense, lexical):
             for rank, (cid, _) in enumerate(ranking):

@@ -56,6 +56,8 @@ def question_kind(question: str) -> str | None:
         return "when"
     if re.match(r"^(?:and |so |but )?where\b", q) or re.search(r"\bwhere (?:is|was|are|were|did|does|do)\b", q):
         return "where"
+    if re.match(r"^(?:[Aa]nd |[Ss]o |[Bb]ut )?[Ww]ho (?:is|was|are|were) (?:[A-Z]|al-)[\w’'-]*(?: (?:[A-Z]|al-)[\w’'-]*){0,3}\??$", question.strip()):
+        return None  # "Who is Abu Miskin?" asks for a description, not a name
     if re.match(r"^(?:and |so |but )?(?:who|whom|whose)\b", q) or re.search(r"\b(?:which|what) (?:group|organi[sz]ation|person|country|man|woman|leader|people|militant|faction|outfit)\b", q):
         return "who"
     return None
@@ -82,6 +84,7 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
                 start += len(parts[0]) + 1
                 text = parts[1]
                 parts = text.split(" ", 1)
+            text = re.sub(r"(?:’|')s$", "", text)  # "France's" -> "France"
             if not text or not _is_name(text, lower_vocab, start == 0):
                 continue
             if kind == "where" and not _PLACE_PREP.search(sentence[:start]):
@@ -130,6 +133,8 @@ def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozense
         best = min(min(abs(a - c.end), abs(c.start - a)) for a in anchors)
         if kind == "who" and any(0 <= a - c.end <= 12 for a in verb_at):
             best -= 1000  # the agent right before the question's verb: "IS-K has claimed ..."
+        elif kind == "who" and verb_at and re.search(r"\bby (?:the )?$", sentence[: c.start]):
+            best -= 500  # the agent of a passive: "the arrest of X ... by the UN"
         return best
 
     return min(candidates, key=distance)
