@@ -17,6 +17,9 @@ from .short_answer import extract, question_kind
 
 #: A sentence is a candidate when its question coverage is at least this share of the best one.
 COVERAGE_SHARE = 0.75
+#: Names have aliases (ISIS / IS-K / ISKP) that no rule catches, so a name disagreement needs
+#: both sides nearly as well supported as the best sentence (coverage and score).
+NAME_SHARE = 0.9
 CANDIDATES = 12
 
 _QUALIFIERS = {
@@ -79,9 +82,11 @@ def find_disagreement(
     if kind not in ("how many", "when", "who") or not evidence:
         return []
     best = max(e.coverage for e in evidence[:CANDIDATES])
+    best_score = evidence[0].score
+    share = NAME_SHARE if kind == "who" else COVERAGE_SHARE
     groups: list[ValueGroup] = []
     for e in evidence[:CANDIDATES]:
-        if best == 0 or e.coverage < COVERAGE_SHARE * best:
+        if best == 0 or e.coverage < share * best or (kind == "who" and e.score < NAME_SHARE * best_score):
             continue
         span = extract(question, e.quote, lower_vocab)
         if span is None:
@@ -91,6 +96,8 @@ def find_disagreement(
         elif kind == "when":
             key = _date_key(span.text)
         else:
+            if len(span.text.split()) < 2:
+                continue  # one-word names and acronyms are alias-prone (ISIS / IS-K / ISKP): not compared
             key = _name_key(span.text)
         if not key:
             continue

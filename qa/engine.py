@@ -141,23 +141,34 @@ def _supporting(
     """
     best = evidence[0].score
     chosen: list[Evidence] = []
-    restated: dict[int, list[str]] = {}
     seen: set[tuple[str, int]] = set()
     quotes: set[str] = set()
     for e in evidence:
         if len(chosen) >= limit or e.score < best * SUPPORT_RATIO:
             break
         key = (e.chunk.file, e.span.line)
-        if key in seen or e.quote in quotes or e.coverage == 0:
+        if key in seen or e.quote in quotes or e.coverage == 0 or _restates(e, chosen, partners) is not None:
             continue
         seen.add(key)
-        original = _restates(e, chosen, partners)
-        if original is not None:
-            restated.setdefault(id(original), []).append(f"{e.chunk.file}:{e.span.line}")
-            continue
         quotes.add(e.quote)
         chosen.append(e)
-    return chosen or evidence[:1], restated
+    chosen = chosen or evidence[:1]
+    return chosen, _restatements(chosen, evidence, partners)
+
+
+def _restatements(chosen: list[Evidence], evidence: list[Evidence], partners: dict[str, set[str]]) -> dict[int, list[str]]:
+    """For each chosen sentence (by ``id()``), where near-duplicate documents repeat it, among all candidates."""
+    restated: dict[int, list[str]] = {}
+    for e in evidence:
+        if e in chosen:
+            continue
+        original = _restates(e, chosen, partners)
+        if original is not None:
+            where = f"{e.chunk.file}:{e.span.line}"
+            if where not in restated.setdefault(id(original), []):
+                restated[id(original)].append(where)
+    return restated
+
 
 
 #: Content-word overlap (Jaccard) from which a near-duplicate's sentence restates a chosen one.
@@ -186,19 +197,14 @@ def _citation(e: Evidence, restated: dict[int, list[str]]) -> Citation:
 def _conflict_support(groups: list[ValueGroup], partners: dict[str, set[str]]) -> tuple[list[Evidence], dict[int, list[str]]]:
     """One citation per (value, independent source); near-duplicate repeats become restatements."""
     chosen: list[Evidence] = []
-    restated: dict[int, list[str]] = {}
     for group in groups:
         mine: list[Evidence] = []
         for e in group.evidence:
-            if any(m.chunk.file == e.chunk.file for m in mine):
-                continue
-            original = _restates(e, mine, partners)
-            if original is not None:
-                restated.setdefault(id(original), []).append(f"{e.chunk.file}:{e.span.line}")
+            if any(m.chunk.file == e.chunk.file for m in mine) or _restates(e, mine, partners) is not None:
                 continue
             mine.append(e)
         chosen.extend(mine)
-    return chosen, restated
+    return chosen, _restatements(chosen, [e for g in groups for e in g.evidence], partners)
 
 
 def _values(groups: list[ValueGroup], citations: list[Citation]) -> list[SourceValue]:
