@@ -43,6 +43,7 @@ class Case(BaseModel):
     id: str = Field(description="Unique id of the case.")
     kind: Kind = Field(description="What the case tests.")
     turns: list[Turn] = Field(min_length=1, description="The questions, in conversation order.")
+    tags: list[str] = Field(default_factory=list, description="Free labels, e.g. the kind of unanswerable question (off-topic, uncovered, false-premise).")
 
 
 def load_suite(name_or_path: str | Path) -> list[Case]:

@@ -15,7 +15,7 @@ from .evidence import Evidence, evidence_score, rank_evidence
 from .followup import rewrite
 from .models import Answer, Citation, SourceValue, Timings
 from .question import clean_question
-from .retrieval import HybridRetriever
+from .retrieval import HybridRetriever, Mode
 from .short_answer import extract
 from .text import content_terms
 from .verify import LineSource, verified
@@ -30,17 +30,19 @@ SUPPORT_RATIO = 0.75
 class QAEngine:
     """Answers questions over one ``CorpusIndex``. Thread-safe; call ``refresh()`` after re-indexing."""
 
-    def __init__(self, index: CorpusIndex) -> None:
+    def __init__(self, index: CorpusIndex, mode: Mode = "hybrid") -> None:
+        """``mode``: hybrid (default), or dense / bm25 alone (the eval baselines)."""
         self.index = index
+        self.mode = mode
         self.settings: Settings = index.settings
         self._lines = LineSource(index.corpus)
         self._lock = threading.Lock()
-        self._retriever = HybridRetriever(index.chunks, index.embedder, index.store, self.settings.top_k)
+        self._retriever = HybridRetriever(index.chunks, index.embedder, index.store, self.settings.top_k, mode)
         self._partners = index.duplicate_partners()
 
     def refresh(self) -> None:
         """Take a new snapshot of the index (after ``index.sync()``)."""
-        retriever = HybridRetriever(self.index.chunks, self.index.embedder, self.index.store, self.settings.top_k)
+        retriever = HybridRetriever(self.index.chunks, self.index.embedder, self.index.store, self.settings.top_k, self.mode)
         partners = self.index.duplicate_partners()
         with self._lock:
             self._retriever = retriever
@@ -66,6 +68,12 @@ class QAEngine:
         score = evidence_score(evidence, retrieval.chunks)
         threshold = self.settings.abstain_threshold
         abstained = score < threshold or not evidence
+        if self.mode == "bm25":
+            # No dense similarity in this mode (an eval baseline): abstain only when no question
+            # term occurs in what was retrieved, as BM25 itself finds nothing then.
+            score = max((e.coverage for e in evidence), default=0.0)
+            threshold = 0.0
+            abstained = score <= 0.0
         short: str | None = None
         citations: list[Citation] = []
         groups: list[ValueGroup] = []
@@ -146,14 +154,28 @@ def _supporting(
     for e in evidence:
         if len(chosen) >= limit or e.score < best * SUPPORT_RATIO:
             break
+        if e.coverage == 0 or _restates(e, chosen, partners) is not None:
+            continue
+        e = _same_document_version(e, chosen, evidence, partners)
         key = (e.chunk.file, e.span.line)
-        if key in seen or e.quote in quotes or e.coverage == 0 or _restates(e, chosen, partners) is not None:
+        if key in seen or e.quote in quotes:
             continue
         seen.add(key)
         quotes.add(e.quote)
         chosen.append(e)
     chosen = chosen or evidence[:1]
     return chosen, _restatements(chosen, evidence, partners)
+
+
+def _same_document_version(e: Evidence, chosen: list[Evidence], evidence: list[Evidence], partners: dict[str, set[str]]) -> Evidence:
+    """If a near-duplicate of ``e``'s document is already cited, its equivalent sentence instead of ``e``."""
+    cited = {c.chunk.file for c in chosen} & partners.get(e.chunk.file, set())
+    if not cited:
+        return e
+    for other in evidence:
+        if other.chunk.file in cited and _restates(other, [e], partners) is e:
+            return other
+    return e
 
 
 def _restatements(chosen: list[Evidence], evidence: list[Evidence], partners: dict[str, set[str]]) -> dict[int, list[str]]:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -25,6 +26,11 @@ from .text import content_terms, stem
 logger = logging.getLogger(__name__)
 
 RRF_K = 60
+#: Weights of each ranking in the fusion (measured: README "Measurements").
+DENSE_WEIGHT = 0.5
+BM25_WEIGHT = 1.0
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 
 
 @dataclass
@@ -39,13 +45,16 @@ class Retrieval:
 class HybridRetriever:
     """Retrieves chunks of one index snapshot; safe to share between threads."""
 
-    def __init__(self, chunks: list[Chunk], embedder: Embedder, store: VectorStore, top_k: int) -> None:
+    def __init__(self, chunks: list[Chunk], embedder: Embedder, store: VectorStore, top_k: int, mode: Mode = "hybrid") -> None:
         import Stemmer
         from llama_index.core.schema import BaseNode, TextNode
         from llama_index.retrievers.bm25 import BM25Retriever
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
 
+        if mode not in MODES:
+            raise ValueError(f"retrieval mode {mode!r} is not one of {', '.join(MODES)}")
+        self.mode = mode
         self._bm25_lock = threading.Lock()  # BM25Retriever's stemmer is not thread-safe
         self.embedder = embedder
         self.store = store
@@ -86,9 +95,12 @@ class HybridRetriever:
         ``files``: restrict results to these documents (their chunks are scored exactly).
         """
         t0 = time.perf_counter()
-        vector = self.embedder.embed([question])[0]
+        vector = self.embedder.embed([question])[0] if self.mode != "bm25" else None
         t1 = time.perf_counter()
-        if files:
+        dense: list[tuple[str, float]] = []
+        if vector is None:
+            pass
+        elif files:
             # Exact scoring of the few chunks of the named documents: no filtered ANN query needed.
             wanted = [c for c in self.by_id.values() if c.file in files]
             sims = self.store.vectors([c.id for c in wanted]) @ np.asarray(vector) if wanted else np.zeros(0)
@@ -97,16 +109,16 @@ class HybridRetriever:
             dense = self.store.query(np.asarray(vector), self.top_k)
         lexical: list[tuple[str, float]] = []
         terms = content_terms(question)
-        if self._bm25 is not None and terms:
+        if self._bm25 is not None and terms and self.mode != "dense":
             with self._bm25_lock:
                 hits = self._bm25.retrieve(expand_query(question, terms))
             lexical = [(n.node.node_id, float(n.score or 0.0)) for n in hits if (n.score or 0) > 0]
             if files:
                 lexical = [(cid, s) for cid, s in lexical if self.by_id[cid].file in files]
         fused: dict[str, float] = {}
-        for ranking in (dense, lexical):
+        for ranking, weight in ((dense, DENSE_WEIGHT), (lexical, BM25_WEIGHT)):
             for rank, (cid, _) in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
         dense_scores = dict(dense)
         bm25_scores = dict(lexical)
         out = []

@@ -1,0 +1,153 @@
+"""Metric functions: score one answered turn, then summarise many. Pure: no model, no index."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from qa import Answer, Citation
+
+from .suite import Case, Turn
+
+
+class TurnResult(BaseModel):
+    """One question of one case, as a system answered it, and how it scored."""
+
+    case_id: str = Field(description="Id of the case.")
+    kind: str = Field(description="Kind of the case.")
+    tags: list[str] = Field(default_factory=list, description="The case's tags.")
+    turn: int = Field(description="0-based turn index within the case.")
+    question: str = Field(description="The question asked.")
+    standalone: str = Field(description="The question the system searched.")
+    expected: list[str] = Field(description="Accepted answer patterns.")
+    evidence: list[str] = Field(description="Gold file:line entries.")
+    abstain_expected: bool = Field(description="True when the right behaviour is to abstain.")
+    text: str = Field(description="The answer text.")
+    abstained: bool = Field(description="Whether the system abstained.")
+    citations: list[str] = Field(description="Cited file:line, in order.")
+    invalid_citations: list[str] = Field(description="Cited file:line whose quote is not verbatim on that line.")
+    retrieved: list[str] = Field(description="Distinct file:line retrieved, in rank order.")
+    correct: bool = Field(description="Right answer (pattern matched, not abstained) or right abstention.")
+    evidence_hit: bool | None = Field(description="At least one gold line cited (None when abstention was expected).")
+    first_citation_on_gold: bool | None = Field(description="First citation on a gold line (None when abstention was expected).")
+    citation_precision: float | None = Field(description="Share of citations on gold lines (None when nothing to judge).")
+    gold_rank: int | None = Field(description="1-based rank of the first gold line among retrieved lines (None if absent).")
+    latency_ms: float = Field(description="Wall time of the answer call.")
+
+
+class Metrics(BaseModel):
+    """A suite's scores for one system."""
+
+    turns: int = Field(description="Questions scored.")
+    answer_accuracy: float = Field(description="Share of turns answered right (or rightly abstained).")
+    citation_validity: float = Field(description="Share of citations whose quote is verbatim on the cited line (must be 1.0).")
+    citations: int = Field(description="Citations checked.")
+    citation_precision: float = Field(description="Mean share of citations on gold lines, over answerable turns with citations.")
+    evidence_recall: float = Field(description="Share of answerable turns citing at least one gold line.")
+    first_citation_on_gold: float = Field(description="Share of answerable turns whose first citation is on a gold line.")
+    abstention_precision: float | None = Field(description="Of the abstentions, the share that were right (None: no abstention).")
+    abstention_recall: float | None = Field(description="Of the turns that should abstain, the share that did (None: none should).")
+    hit_at_1: float = Field(description="Gold line first among retrieved lines (answerable turns).")
+    hit_at_5: float = Field(description="Gold line among the first 5 retrieved lines.")
+    mrr_at_10: float = Field(description="Mean reciprocal rank of the gold line within 10 retrieved lines.")
+    latency_p50_ms: float = Field(description="Median latency.")
+    latency_p95_ms: float = Field(description="95th percentile latency.")
+    accuracy_by_kind: dict[str, float] = Field(description="Answer accuracy per case kind.")
+
+
+def _lines(path: Path) -> list[str]:
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def citation_is_verbatim(corpus: Path, citation: Citation) -> bool:
+    """The quote occurs verbatim on the cited line of the cited file (checked independently of qa/)."""
+    path = (corpus / citation.file).resolve()
+    if not path.is_relative_to(corpus.resolve()) or not path.is_file():
+        return False
+    lines = _lines(path)
+    return 1 <= citation.line <= len(lines) and bool(citation.quote) and citation.quote in lines[citation.line - 1]
+
+
+def retrieved_lines(answer: Answer) -> list[str]:
+    """Distinct file:line of the retrieved chunks, in rank order."""
+    out: dict[str, None] = {}
+    for r in answer.retrieved:
+        for line in range(r.first_line, r.last_line + 1):
+            out.setdefault(f"{r.file}:{line}", None)
+    return list(out)
+
+
+def score_turn(case: Case, index: int, turn: Turn, answer: Answer, corpus: Path, latency_ms: float) -> TurnResult:
+    """Score one answered turn against its expectations."""
+    cited = [c.location for c in answer.citations]
+    invalid = [c.location for c in answer.citations if not citation_is_verbatim(corpus, c)]
+    retrieved = retrieved_lines(answer)
+    gold = set(turn.evidence)
+    if turn.abstain:
+        correct = answer.abstained
+        evidence_hit = first_on_gold = precision = None
+    else:
+        matched = any(re.search(p, answer.text, re.IGNORECASE) for p in turn.expect)
+        correct = not answer.abstained and matched
+        evidence_hit = bool(gold & set(cited)) if gold else None
+        first_on_gold = (bool(cited) and cited[0] in gold) if gold else None
+        precision = (sum(c in gold for c in cited) / len(cited)) if gold and cited else None
+    rank = next((i + 1 for i, loc in enumerate(retrieved) if loc in gold), None)
+    return TurnResult(
+        case_id=case.id, kind=case.kind, tags=case.tags, turn=index, question=turn.question,
+        standalone=answer.standalone_question, expected=turn.expect, evidence=turn.evidence,
+        abstain_expected=turn.abstain, text=answer.text, abstained=answer.abstained, citations=cited,
+        invalid_citations=invalid, retrieved=retrieved, correct=correct, evidence_hit=evidence_hit,
+        first_citation_on_gold=first_on_gold, citation_precision=precision, gold_rank=rank, latency_ms=round(latency_ms, 3),
+    )
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..1)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))], 2)
+
+
+def summarize(results: list[TurnResult]) -> Metrics:
+    """Aggregate turn results into suite metrics."""
+    answerable = [r for r in results if not r.abstain_expected]
+    judged = [r for r in answerable if r.evidence]
+    citations = sum(len(r.citations) for r in results)
+    invalid = sum(len(r.invalid_citations) for r in results)
+    abstained = [r for r in results if r.abstained]
+    should = [r for r in results if r.abstain_expected]
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for r in results:
+        by_kind[r.kind].append(r.correct)
+    latencies = [r.latency_ms for r in results]
+    return Metrics(
+        turns=len(results),
+        answer_accuracy=_mean([float(r.correct) for r in results]),
+        citation_validity=round((citations - invalid) / citations, 4) if citations else 1.0,
+        citations=citations,
+        citation_precision=_mean([r.citation_precision for r in judged if r.citation_precision is not None]),
+        evidence_recall=_mean([float(bool(r.evidence_hit)) for r in judged]),
+        first_citation_on_gold=_mean([float(bool(r.first_citation_on_gold)) for r in judged]),
+        abstention_precision=round(sum(r.abstain_expected for r in abstained) / len(abstained), 4) if abstained else None,
+        abstention_recall=round(sum(r.abstained for r in should) / len(should), 4) if should else None,
+        hit_at_1=_mean([float(r.gold_rank == 1) for r in judged]),
+        hit_at_5=_mean([float(r.gold_rank is not None and r.gold_rank <= 5) for r in judged]),
+        mrr_at_10=_mean([1.0 / r.gold_rank if r.gold_rank is not None and r.gold_rank <= 10 else 0.0 for r in judged]),
+        latency_p50_ms=round(statistics.median(latencies), 2) if latencies else 0.0,
+        latency_p95_ms=percentile(latencies, 0.95),
+        accuracy_by_kind={k: _mean([float(v) for v in vs]) for k, vs in sorted(by_kind.items())},
+    )
