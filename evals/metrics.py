@@ -57,6 +57,9 @@ class Metrics(BaseModel):
     latency_p50_ms: float = Field(description="Median latency.")
     latency_p95_ms: float = Field(description="95th percentile latency.")
     accuracy_by_kind: dict[str, float] = Field(description="Answer accuracy per case kind.")
+    abstention_recall_by_tag: dict[str, float] = Field(
+        default_factory=dict, description="Abstention recall per tag of the turns that should abstain (off-topic, uncovered, false-premise)."
+    )
 
 
 def _lines(path: Path) -> list[str]:
@@ -150,4 +153,7 @@ def summarize(results: list[TurnResult]) -> Metrics:
         latency_p50_ms=round(statistics.median(latencies), 2) if latencies else 0.0,
         latency_p95_ms=percentile(latencies, 0.95),
         accuracy_by_kind={k: _mean([float(v) for v in vs]) for k, vs in sorted(by_kind.items())},
+        abstention_recall_by_tag={
+            tag: _mean([float(r.abstained) for r in should if tag in r.tags]) for tag in sorted({t for r in should for t in r.tags})
+        },
     )

@@ -9,10 +9,15 @@ from index import Chunk, LineSpan, Sentence
 from .lexicon import equivalents
 from .models import RetrievedChunk
 from .retrieval import HybridRetriever
+from .short_answer import extract, question_kind
 from .text import content_terms, stem, words
+
+_WHEN_FOCUS = frozenset(stem(w) for w in "date dates year years day days time month months".split())
 
 #: How many fused chunks contribute candidate sentences.
 CANDIDATE_CHUNKS = 6
+#: Added to a sentence that holds a candidate of the asked type (a date for "when", a number for "how many").
+ANSWER_TYPE_BONUS = 0.1
 #: Weight of the question-term coverage in a sentence's score; the rest is its chunk's fused rank.
 COVERAGE_WEIGHT = 0.6
 
@@ -51,6 +56,10 @@ def rank_evidence(
 ) -> list[Evidence]:
     """Candidate sentences, best first. ``lines_of`` maps file -> its current lines (for quotes)."""
     terms = content_terms(question)
+    kind = question_kind(question)
+    if kind == "when":
+        # "what date / which year": the words name what is asked for, not what to look for.
+        terms = [t for t in terms if t not in _WHEN_FOCUS] or terms
     weights = {t: retriever.idf(t) for t in terms}
     total = sum(weights.values()) or 1.0
     term_set = {e for t in terms for e in equivalents(t)}
@@ -71,6 +80,8 @@ def rank_evidence(
             coverage = sum(weights[t] for t in terms if equivalents(t) & present) / total
             span, quote = _best_span(sentence, line_text, term_set)
             score = COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * relevance
+            if kind is not None and coverage > 0 and extract(question, quote, retriever.lower_vocab) is not None:
+                score += ANSWER_TYPE_BONUS
             out.append(Evidence(chunk, rc, sentence, span, quote, coverage, score))
     out.sort(key=lambda e: -e.score)
     return out

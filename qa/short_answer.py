@@ -92,6 +92,8 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
             spans.append(Span(start, start + len(text), text))
     elif kind == "when":
         for m in _DATE.finditer(sentence):
+            if re.search(r"(?:^|\s)date\s*$", sentence[: m.start()], re.IGNORECASE):
+                continue  # a "date 2024-03-30" stamp: when the page was published, not what was asked
             lead = re.match(r"(?:on|in|since|by|during|until)\s+", m.group(0))
             start = m.start() + (lead.end() if lead else 0)
             spans.append(Span(start, m.end(), sentence[start : m.end()]))

@@ -17,7 +17,8 @@ STOPWORDS = frozenset(
     now of off on once only or other our ours ourselves out over own same she should so some such than that the
     their theirs them themselves then there these they this those through to too under until up very was we were
     what when where which while who whom why will with would you your yours yourself yourselves according many
-    much whose did does say said tell according per via upon""".split()
+    much whose did does say said tell according per via upon happen happened happens occur occurred occurs
+    take took taken place""".split()
 )
 QUESTION_WORDS = frozenset("who whom whose what when where which why how".split())
 
