@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     top_k: int = Field(default=8, ge=1, le=200, description="Chunks retrieved from each retriever (dense, BM25) before fusion.")
     max_citations: int = Field(default=3, ge=1, le=20, description="Most supporting quotes returned with an answer.")
     abstain_threshold: float = Field(
-        default=0.42,
+        default=0.44,
         ge=0.0,
         le=1.0,
         description="Evidence score under which the answer abstains (measured: see README 'Abstention').",

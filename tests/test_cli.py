@@ -79,3 +79,12 @@ def test_chat_resolves_a_follow_up_from_stdin(tmp_path):
     first, second = proc.stdout.strip().split("\n\n", 1)[0], proc.stdout
     assert first.startswith("IS-K")
     assert "Afghanistan" in second and "(searched: Where is IS-K based?)" in second
+
+
+@pytest.mark.slow
+def test_closed_pipe_is_not_a_traceback(tmp_path, tiny):
+    env = {**os.environ, "DOCQA_HOME": str(tmp_path / "h")}
+    # `true` exits at once, so docqa writes its report into a closed pipe seconds later.
+    script = f"{sys.executable} -m ui index {tiny} --json | true"
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

@@ -50,7 +50,10 @@ def render(answer: Answer) -> str:
     """Human-readable answer: the short answer, then each quote with its file:line."""
     if answer.abstained:
         return f"{answer.text}\n(no passage supports an answer: evidence {answer.evidence_score:.2f} < threshold {answer.threshold:.2f})"
-    lines = [answer.short_answer] if answer.short_answer else []
+    if answer.disagreement:
+        lines = ["The sources disagree: " + "; ".join(f"{v.value} ({', '.join(v.locations)})" for v in answer.disagreement)]
+    else:
+        lines = [answer.short_answer] if answer.short_answer else []
     if lines:
         lines.append("")
     for c in answer.citations:
@@ -177,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("docqa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`docqa ask ... | head`): stop quietly, as POSIX tools do on SIGPIPE.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
