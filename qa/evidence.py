@@ -17,7 +17,9 @@ _WHEN_FOCUS = frozenset(stem(w) for w in "date dates year years day days time mo
 #: How many fused chunks contribute candidate sentences.
 CANDIDATE_CHUNKS = 6
 #: Added to a sentence that holds a candidate of the asked type (a date for "when", a number for "how many").
-ANSWER_TYPE_BONUS = 0.1
+#: 0.05 measured on SQuAD seed 1 (400 q): answer accuracy 0.795 -> 0.8025, first citation 0.815 -> 0.8125;
+#: 0.1 gained no more accuracy and lost more first citations.
+ANSWER_TYPE_BONUS = 0.05
 #: Weight of the question-term coverage in a sentence's score; the rest is its chunk's fused rank.
 COVERAGE_WEIGHT = 0.6
 
