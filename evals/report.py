@@ -66,28 +66,35 @@ def failures(report: SuiteReport, system: str = "full", limit: int = 25) -> str:
 
 
 def _bars(title: str, series: dict[str, dict[str, float]]) -> str:
-    """Grouped bar chart (values 0..1) as inline SVG: groups = categories, bars = systems."""
+    """Grouped bar chart (values 0..1) as inline SVG: groups = categories, bars = systems, with a 0-1 axis."""
     colours = ["#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#718096"]
     cats = sorted({c for v in series.values() for c in v})
     systems = list(series)
-    bw, gap, h = 14, 18, 160
-    width = 60 + len(cats) * (len(systems) * bw + gap)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + 70}" role="img" aria-label="{html.escape(title)}">',
+    bw, gap, h, left, top = 16, 40, 160, 44, 24
+    group = len(systems) * bw
+    width = left + len(cats) * (group + gap) + 10
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + 80}" role="img" aria-label="{html.escape(title)}">',
              f'<text x="4" y="14" font-size="12">{html.escape(title)}</text>']
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = top + h - tick * h
+        parts.append(f'<line x1="{left - 4}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#ddd"/>'
+                     f'<text x="{left - 8}" y="{y + 3:.1f}" font-size="9" text-anchor="end">{tick:.2f}</text>')
     for i, cat in enumerate(cats):
-        x0 = 40 + i * (len(systems) * bw + gap)
+        x0 = left + i * (group + gap)
         for j, s in enumerate(systems):
             v = series[s].get(cat, 0.0)
             bh = v * h
-            parts.append(f'<rect x="{x0 + j * bw}" y="{20 + h - bh:.1f}" width="{bw - 2}" height="{bh:.1f}" fill="{colours[j % 5]}"><title>{html.escape(s)} {html.escape(cat)}: {v:.3f}</title></rect>')
-        parts.append(f'<text x="{x0}" y="{h + 34}" font-size="10">{html.escape(cat)}</text>')
+            parts.append(f'<rect x="{x0 + j * bw}" y="{top + h - bh:.1f}" width="{bw - 2}" height="{bh:.1f}" fill="{colours[j % 5]}"><title>{html.escape(s)} {html.escape(cat)}: {v:.3f}</title></rect>')
+        parts.append(f'<text x="{x0 + group / 2:.1f}" y="{top + h + 14}" font-size="10" text-anchor="middle">{html.escape(cat)}</text>')
     for j, s in enumerate(systems):
-        parts.append(f'<rect x="{40 + j * 90}" y="{h + 48}" width="10" height="10" fill="{colours[j % 5]}"/><text x="{54 + j * 90}" y="{h + 57}" font-size="10">{html.escape(s)}</text>')
+        parts.append(f'<rect x="{left + j * 100}" y="{top + h + 34}" width="10" height="10" fill="{colours[j % 5]}"/>'
+                     f'<text x="{left + 14 + j * 100}" y="{top + h + 43}" font-size="10">{html.escape(s)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _histogram(title: str, values: list[float], bins: int = 20) -> str:
+    """Latency histogram as inline SVG, with the count scale and the ms range on the axes."""
     if not values:
         return ""
     lo, hi = min(values), max(values)
@@ -95,14 +102,19 @@ def _histogram(title: str, values: list[float], bins: int = 20) -> str:
     counts = [0] * bins
     for v in values:
         counts[min(bins - 1, int((v - lo) / step))] += 1
-    top = max(counts)
-    h, bw = 140, 18
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{bins * bw + 60}" height="{h + 50}" role="img" aria-label="{html.escape(title)}">',
-             f'<text x="4" y="14" font-size="12">{html.escape(title)}</text>']
+    peak = max(counts)
+    h, bw, left, top = 140, 18, 40, 24
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{bins * bw + left + 20}" height="{h + 56}" role="img" aria-label="{html.escape(title)}">',
+             f'<text x="4" y="14" font-size="12">{html.escape(title)}</text>',
+             f'<text x="{left - 6}" y="{top + 4}" font-size="9" text-anchor="end">{peak}</text>',
+             f'<text x="{left - 6}" y="{top + h}" font-size="9" text-anchor="end">0</text>',
+             f'<line x1="{left - 2}" y1="{top}" x2="{left - 2}" y2="{top + h}" stroke="#999"/>']
     for i, c in enumerate(counts):
-        bh = c / top * h
-        parts.append(f'<rect x="{30 + i * bw}" y="{20 + h - bh:.1f}" width="{bw - 2}" height="{bh:.1f}" fill="#2b6cb0"><title>{lo + i * step:.1f}-{lo + (i + 1) * step:.1f} ms: {c}</title></rect>')
-    parts.append(f'<text x="30" y="{h + 36}" font-size="10">{lo:.1f} ms</text><text x="{bins * bw}" y="{h + 36}" font-size="10">{hi:.1f} ms</text></svg>')
+        bh = c / peak * h
+        parts.append(f'<rect x="{left + i * bw}" y="{top + h - bh:.1f}" width="{bw - 2}" height="{bh:.1f}" fill="#2b6cb0"><title>{lo + i * step:.1f}-{lo + (i + 1) * step:.1f} ms: {c}</title></rect>')
+    parts.append(f'<text x="{left}" y="{top + h + 16}" font-size="10">{lo:.1f} ms</text>'
+                 f'<text x="{left + bins * bw}" y="{top + h + 16}" font-size="10" text-anchor="end">{hi:.1f} ms</text>'
+                 f'<text x="{left + bins * bw / 2:.0f}" y="{top + h + 30}" font-size="10" text-anchor="middle">answer() latency; bar height = calls</text></svg>')
     return "".join(parts)
 
 
