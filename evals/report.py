@@ -6,7 +6,6 @@ import html
 import json
 from pathlib import Path
 
-from .metrics import Metrics
 from .runner import SuiteReport
 
 ROWS = [
@@ -141,8 +140,3 @@ def write_report(reports: list[SuiteReport], folder: Path) -> tuple[Path, Path]:
 def write_json(reports: list[SuiteReport], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([r.model_dump() for r in reports], indent=1), encoding="utf-8")
-
-
-def metric_value(m: Metrics, key: str) -> float | None:
-    value = getattr(m, key)
-    return float(value) if value is not None else None
