@@ -12,21 +12,16 @@ answerable questions answered; recommends the threshold with the best balanced a
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from pathlib import Path
 
 from index import SEEDS_DIR, load_settings
 from qa import get_engine
 
+from .runner import squad_cases
 from .suite import load_suite
 
 DEFAULT_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "squad-dev-v1.1"
-
-
-def squad_questions(root: Path, sample: int, seed: int) -> list[dict]:
-    rows = [json.loads(line) for line in (root / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    return random.Random(seed).sample(rows, min(sample, len(rows)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_suite("seeds")
     seed_answerable = [c.turns[0].question for c in cases if not c.turns[0].abstain]
     seed_unanswerable = [c.turns[0].question for c in cases if c.turns[0].abstain]
-    sq = [r["question"] for r in squad_questions(args.squad, args.sample, args.seed)]
+    pool = squad_cases(args.squad)
+    sample = random.Random(args.seed).sample(pool, min(args.sample, len(pool)))
+    sq = [c.turns[0].question for c in sample]
 
     pos = [("seeds", seeds.answer(q).evidence_score) for q in seed_answerable]
     pos += [("squad", squad.answer(q).evidence_score) for q in sq]

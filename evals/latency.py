@@ -13,12 +13,8 @@ from pathlib import Path
 from index import SEEDS_DIR, load_settings
 from qa import get_engine
 
+from .metrics import percentile
 from .suite import load_suite
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,8 +60,8 @@ def names_in(question: str) -> list[str]:
         while words and words[0] in _QUESTION_WORDS:
             words = words[1:]
         if words:
-            out.append(" ".join(words).rstrip("’'s").rstrip("?"))
-    return [re.sub(r"(?:’|')s$", "", n) for n in out]
+            out.append(re.sub(r"(?:’|')s$", "", " ".join(words).rstrip("?")))  # "ISKP's" -> "ISKP"; "Texas" stays
+    return out
 
 
 def _substitute(question: str, match: re.Match[str], referent: str, possessive: bool) -> str:

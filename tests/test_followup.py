@@ -61,3 +61,13 @@ def test_a_number_is_never_a_referent():
 
 def test_no_history_no_rewrite():
     assert rewrite("Where is it?", []).question == "Where is it?"
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [("Who leads the United States?", ["United States"]), ("What is ISKP's media arm?", ["ISKP"]), ("Where is Texas?", ["Texas"])],
+)
+def test_names_keep_their_final_s_and_lose_only_a_possessive(question, names):
+    from qa.followup import names_in
+
+    assert names_in(question) == names
