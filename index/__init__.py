@@ -13,6 +13,8 @@ from .errors import (
     IndexStateError,
     ModelError,
     QuestionError,
+    SourceError,
+    UploadError,
 )
 from .models import Chunk, IndexReport, LineSpan, Sentence, SkippedFile
 from .reader import TextFile, read_text_file, split_lines
@@ -43,7 +45,9 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "Settings",
     "SkippedFile",
+    "SourceError",
     "TextFile",
+    "UploadError",
     "VectorStore",
     "check_corpus",
     "chunk_lines",

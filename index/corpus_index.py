@@ -15,7 +15,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,9 @@ from .store import ChromaStore, NumpyStore, VectorStore
 logger = logging.getLogger(__name__)
 
 _SAVE_EVERY_S = 5.0
+
+#: ``on_progress(done, total)``: chunks embedded so far out of those to embed in this run.
+ProgressCallback = Callable[[int, int], None]
 
 
 def index_dir_for(corpus: Path, settings: Settings, embedder_name: str) -> Path:
@@ -94,17 +97,18 @@ class CorpusIndex:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def sync(self, progress: bool | None = None) -> IndexReport:
+    def sync(self, progress: bool | None = None, on_progress: ProgressCallback | None = None) -> IndexReport:
         """Index new and changed files, drop deleted ones; unchanged files cost no embedding call.
 
         ``progress``: show a progress bar on stderr (None: only when stderr is a terminal).
+        ``on_progress(done, total)``: called with chunk counts as embedding proceeds (the web UI's bar).
         Raises CorpusError when the corpus holds nothing indexable.
         """
         started = time.perf_counter()
         with self._lock():
             # Another process may have synced while we waited for the lock.
             self.manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
-            report = self._sync(progress)
+            report = self._sync(progress, on_progress)
         report.seconds = round(time.perf_counter() - started, 3)
         logger.info(
             "indexed %s: %d new/changed, %d unchanged, %d removed, %d skipped, %d chunks, %d embedded in %.2fs",
@@ -113,7 +117,7 @@ class CorpusIndex:
         )
         return report
 
-    def _sync(self, progress: bool | None) -> IndexReport:
+    def _sync(self, progress: bool | None, on_progress: ProgressCallback | None) -> IndexReport:
         settings = self.settings
         found, skipped = discover(self.corpus, settings.extension_set, exclude=settings.home)
         files = self.manifest.files
@@ -145,7 +149,7 @@ class CorpusIndex:
             self.store.delete_file(rel)
             del files[rel]
 
-        embedding_calls = self._embed_and_store(pending, progress)
+        embedding_calls = self._embed_and_store(pending, progress, on_progress)
         self._drop_orphans()
         if pending or removed or self.manifest.duplicates is None:
             self._find_duplicates()
@@ -171,13 +175,18 @@ class CorpusIndex:
             seconds=0.0,
         )
 
-    def _embed_and_store(self, pending: dict[str, tuple[FileEntry, list[Chunk]]], progress: bool | None) -> int:
+    def _embed_and_store(
+        self, pending: dict[str, tuple[FileEntry, list[Chunk]]], progress: bool | None, on_progress: ProgressCallback | None
+    ) -> int:
         """Embed pending files' chunks in batches, storing each file as soon as its vectors exist."""
         if not pending:
             return 0
         from tqdm import tqdm
 
         total = sum(len(c) for _, c in pending.values())
+        done = 0
+        if on_progress is not None:
+            on_progress(0, total)
         calls = 0
         last_save = time.monotonic()
         batch = max(self.settings.embed_batch_size * 4, 1)
@@ -202,6 +211,9 @@ class CorpusIndex:
                     row += len(chunks)
                     self.manifest.files[rel] = entry
                 bar.update(size)
+                done += size
+                if on_progress is not None:
+                    on_progress(done, total)
                 buffer, size = [], 0
                 if time.monotonic() - last_save > _SAVE_EVERY_S:
                     save_manifest(self._manifest_path, self.manifest)

@@ -31,3 +31,11 @@ class IndexStateError(DocqaError):
 
 class ModelError(DocqaError):
     """The embedding model cannot be loaded from the configured local path."""
+
+
+class UploadError(DocqaError):
+    """A file offered for upload is refused (bad name, type, size or content); nothing was written."""
+
+
+class SourceError(DocqaError):
+    """A requested source document is not an indexed file of the corpus (or escapes it)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository's own copy of the five seed articles: the default corpus.
@@ -80,6 +80,40 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(
         default=2000, ge=10, le=1_000_000, description="Longest question accepted, in characters."
     )
+
+    max_upload_bytes: int = Field(
+        default=5_000_000, ge=1, description="Largest file the web UI accepts as an upload, in bytes."
+    )
+    ui_host: str = Field(
+        default="127.0.0.1",
+        description="Address the web UI binds to. Binding anything but loopback without ui_username/ui_password logs a warning.",
+    )
+    ui_port: int = Field(default=7860, ge=1, le=65535, description="Port of the web UI.")
+    ui_username: str | None = Field(default=None, description="Web UI login name; set together with ui_password to require a login.")
+    ui_password: SecretStr | None = Field(default=None, description="Web UI password (read from the environment; never logged).")
+
+    @field_validator("ui_host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(c.isspace() or c in "/?#@" for c in value):
+            raise ValueError(f"DOCQA_UI_HOST={value!r} is not a host address; use e.g. 127.0.0.1 or 0.0.0.0")
+        return value
+
+    @model_validator(mode="after")
+    def _check_auth_pair(self) -> Settings:
+        if (self.ui_username is None) != (self.ui_password is None):
+            raise ValueError("set both DOCQA_UI_USERNAME and DOCQA_UI_PASSWORD to require a login, or neither")
+        if self.ui_password is not None and not self.ui_password.get_secret_value():
+            raise ValueError("DOCQA_UI_PASSWORD is empty; give a non-empty password or unset both login settings")
+        return self
+
+    @property
+    def ui_auth(self) -> tuple[str, str] | None:
+        """(username, password) when a login is configured."""
+        if self.ui_username is None or self.ui_password is None:
+            return None
+        return self.ui_username, self.ui_password.get_secret_value()
 
     @field_validator("extensions")
     @classmethod

@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p_chat = sub.add_parser("chat", help="a conversation in the terminal (follow-up questions work)")
     p_chat.add_argument("--corpus", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
+
+    p_ui = sub.add_parser("ui", help="serve the web UI (default http://127.0.0.1:7860/)")
+    p_ui.add_argument("--corpus", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
+    p_ui.add_argument("--host", help="address to bind (default: DOCQA_UI_HOST, 127.0.0.1)")
+    p_ui.add_argument("--port", type=int, help="port (default: DOCQA_UI_PORT, 7860)")
     return parser
 
 
@@ -160,18 +165,32 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from index import check_corpus, load_settings
+
+    settings = load_settings()
+    check_corpus(args.corpus if args.corpus is not None else settings.corpus)  # fail fast on a bad folder
+    from .server import serve
+
+    try:
+        serve(args.corpus, settings, host=args.host, port=args.port, block=True)
+    except KeyboardInterrupt:
+        print("docqa: web UI stopped", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``docqa`` console script."""
     args = _parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if args.verbose < 2:
-        for noisy in ("sentence_transformers", "chromadb", "httpx", "transformers", "bm25s"):
+        for noisy in ("sentence_transformers", "chromadb", "httpx", "transformers", "bm25s", "gradio", "uvicorn"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
     from index.offline import enable_offline_mode
 
     enable_offline_mode()
-    commands = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "sources": _cmd_sources}
+    commands = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "sources": _cmd_sources, "ui": _cmd_ui}
     try:
         return commands[args.command](args)
     except DocqaError as exc:

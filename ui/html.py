@@ -1,0 +1,148 @@
+"""HTML for the web UI: answers with clickable citation chips, the source viewer, the corpus panel.
+
+Every piece of document or user text goes through ``html.escape``; the HTML is built
+on one line so the chat's Markdown renderer passes it through untouched.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from qa.engine import ABSTAIN_TEXT
+from qa.models import Answer, Citation
+
+from .service import CorpusStatus, SourceView
+
+
+def chip(location: str, start: int | None = None, end: int | None = None, label: str | None = None, kind: str = "") -> str:
+    """A citation chip: a keyboard-focusable button that opens ``file:line`` in the source viewer."""
+    ref = location if start is None or end is None else f"{location}#{start}-{end}"
+    classes = "docqa-cite" + (f" docqa-cite-{kind}" if kind else "")
+    return (
+        f'<button type="button" class="{classes}" data-ref="{escape(ref)}" '
+        f'title="Open {escape(location)} in the source viewer">{escape(label or location)}</button>'
+    )
+
+
+def _quote(c: Citation, twins: list[str]) -> str:
+    restated = ""
+    if twins:
+        names = ", ".join(escape(t) for t in twins)
+        restated = (
+            f'<div class="docqa-restated"><span class="docqa-badge">near-duplicate</span> '
+            f"this document largely repeats {names}: not independent confirmation</div>"
+        )
+    if c.restated_in:
+        dups = " ".join(chip(loc, kind="dup") for loc in c.restated_in)
+        restated = f'<div class="docqa-restated"><span class="docqa-badge">near-duplicate</span> same statement in {dups}</div>'
+    return (
+        f'<li class="docqa-quote"><q>{escape(c.quote)}</q> {chip(c.location, c.start, c.end)}{restated}</li>'
+    )
+
+
+def short_html(answer: Answer) -> str:
+    """First streamed step: the short answer (or the abstention) alone."""
+    if answer.abstained:
+        return _abstain(answer)
+    if answer.disagreement:
+        return '<div class="docqa-answer"><div class="docqa-disagree-title">The sources disagree.</div></div>'
+    head = answer.short_answer or (answer.citations[0].quote if answer.citations else answer.text)
+    return f'<div class="docqa-answer"><div class="docqa-short">{escape(head)}</div></div>'
+
+
+def _abstain(answer: Answer) -> str:
+    return (
+        f'<div class="docqa-answer docqa-abstain" role="status"><strong>{escape(ABSTAIN_TEXT)}</strong>'
+        f'<div class="docqa-note">No passage in the corpus supports an answer (evidence {answer.evidence_score:.2f}, '
+        f"needs {answer.threshold:.2f}). Try naming the person, place or event.</div></div>"
+    )
+
+
+def _twins(answer: Answer, partners: dict[str, set[str]]) -> list[list[str]]:
+    """For each citation, the near-duplicate documents of its file cited earlier in the same answer."""
+    seen: list[str] = []
+    out = []
+    for c in answer.citations:
+        out.append(sorted({f for f in seen if f in partners.get(c.file, set()) and f != c.file}))
+        seen.append(c.file)
+    return out
+
+
+def answer_html(answer: Answer, partners: dict[str, set[str]] | None = None) -> str:
+    """The complete answer: short answer or disagreement, then quotes with their chips.
+
+    ``partners``: file -> its near-duplicate files; a quote from a near-duplicate of an earlier cited document is labelled.
+    """
+    if answer.abstained:
+        return _abstain(answer)
+    parts = ['<div class="docqa-answer">']
+    if answer.standalone_question != answer.question:
+        parts.append(f'<div class="docqa-note">Searched: {escape(answer.standalone_question)}</div>')
+    if answer.disagreement:
+        parts.append('<div class="docqa-disagree"><div class="docqa-disagree-title">The sources disagree:</div><ul>')
+        for value in answer.disagreement:
+            chips = " ".join(chip(loc) for loc in value.locations)
+            parts.append(f"<li><strong>{escape(value.value)}</strong> according to {chips}</li>")
+        parts.append("</ul></div>")
+    elif answer.short_answer:
+        parts.append(f'<div class="docqa-short">{escape(answer.short_answer)}</div>')
+    parts.append('<ul class="docqa-quotes">')
+    parts.extend(_quote(c, twins) for c, twins in zip(answer.citations, _twins(answer, partners or {}), strict=True))
+    parts.append("</ul></div>")
+    return "".join(parts)
+
+
+def source_html(view: SourceView) -> str:
+    """The document with line numbers; the cited line highlighted and the quote marked within it."""
+    rows = []
+    for number, text in enumerate(view.lines, start=1):
+        if number == view.line:
+            if view.quote_start is not None and view.quote_end is not None:
+                s, e = view.quote_start, view.quote_end
+                body = f"{escape(text[:s])}<mark>{escape(text[s:e])}</mark>{escape(text[e:])}"
+            else:
+                body = escape(text)
+            rows.append(
+                f'<div class="docqa-line docqa-hl" id="docqa-line-{number}" data-line="{number}" aria-current="true">'
+                f'<span class="docqa-ln">{number}</span><span class="docqa-text">{body}</span></div>'
+            )
+        else:
+            rows.append(
+                f'<div class="docqa-line" data-line="{number}"><span class="docqa-ln">{number}</span>'
+                f'<span class="docqa-text">{escape(text)}</span></div>'
+            )
+    warning = (
+        '<div class="docqa-note docqa-warn">This file changed since it was indexed; re-index to refresh answers.</div>'
+        if view.changed_since_indexing
+        else ""
+    )
+    return (
+        f'<div class="docqa-source" data-file="{escape(view.file)}" data-line="{view.line}">'
+        f'<div class="docqa-source-title">{escape(view.file)}, line {view.line}</div>{warning}'
+        f'<div class="docqa-lines" tabindex="0" aria-label="Lines of {escape(view.file)}">{"".join(rows)}</div></div>'
+    )
+
+
+def message_html(text: str, kind: str = "error") -> str:
+    """A short notice (errors, empty states) for the chat or a panel."""
+    return f'<div class="docqa-answer docqa-{kind}" role="alert">{escape(text)}</div>'
+
+
+def status_html(status: CorpusStatus) -> str:
+    """The corpus panel: folder, counts, last indexing time, near-duplicates and skipped files."""
+    when = status.indexed_at.strftime("%Y-%m-%d %H:%M:%S UTC") if status.indexed_at else "never"
+    rows = [
+        ("Folder", f"<code>{escape(status.folder)}</code>"),
+        ("Documents", str(status.documents)),
+        ("Chunks", str(status.chunks)),
+        ("Last indexed", escape(when)),
+    ]
+    if status.duplicates:
+        pairs = "<br>".join(
+            f'<code>{escape(p.first)}</code> ~ <code>{escape(p.second)}</code> ({p.similarity:.2f})' for p in status.duplicates
+        )
+        rows.append(("Near-duplicates", pairs))
+    if status.skipped:
+        rows.append(("Skipped", "<br>".join(f"<code>{escape(s.file)}</code>: {escape(s.reason)}" for s in status.skipped[:10])))
+    body = "".join(f"<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<table class="docqa-status" id="docqa-status-table">{body}</table>'

@@ -1,0 +1,172 @@
+"""What the web UI does, without Gradio: corpus status, (re-)indexing, answering, source viewing, uploads.
+
+One ``DocqaService`` serves one corpus folder for every browser session. It is
+thread-safe: answers run concurrently; indexing runs one at a time and swaps the
+engine's snapshot when done, so questions keep being answered while it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from index import CorpusIndex, DocqaError, Settings, SourceError, load_settings, read_text_file, resolve_inside
+from index.corpus_index import ProgressCallback
+from index.duplicates import DuplicatePair
+from index.embedder import Embedder
+from index.models import IndexReport, SkippedFile
+from qa.engine import QAEngine
+from qa.models import Answer
+
+from .uploads import SavedUpload, save_uploads
+
+logger = logging.getLogger(__name__)
+
+_REF = re.compile(r"^(?P<file>.+):(?P<line>[0-9]{1,9})(?:#(?P<start>[0-9]{1,9})-(?P<end>[0-9]{1,9}))?$")
+
+
+class CorpusStatus(BaseModel):
+    """What the corpus panel shows."""
+
+    folder: str = Field(description="Absolute path of the corpus folder.")
+    documents: int = Field(description="Indexed documents.")
+    chunks: int = Field(description="Indexed chunks.")
+    indexed_at: datetime | None = Field(description="When indexing last finished (UTC); None if never.")
+    duplicates: list[DuplicatePair] = Field(default_factory=list, description="Near-duplicate document pairs.")
+    skipped: list[SkippedFile] = Field(default_factory=list, description="Files the last indexing run in this process skipped.")
+
+
+class SourceView(BaseModel):
+    """One corpus document opened at a cited line."""
+
+    file: str = Field(description="Path relative to the corpus root.")
+    line: int = Field(description="1-based line to show and highlight.")
+    lines: list[str] = Field(description="The document's lines, as an editor shows them.")
+    quote_start: int | None = Field(default=None, description="0-based start of the quote within the line, if known.")
+    quote_end: int | None = Field(default=None, description="0-based end of the quote within the line, if known.")
+    changed_since_indexing: bool = Field(description="True when the file on disk differs from the indexed version.")
+
+
+def parse_ref(ref: str) -> tuple[str, int, int | None, int | None]:
+    """``file:line`` or ``file:line#start-end`` -> (file, line, start, end); SourceError if malformed."""
+    match = _REF.match(ref.strip()) if isinstance(ref, str) else None
+    if match is None:
+        raise SourceError(f"citation reference {str(ref)[:80]!r} is not 'file:line'; click a citation chip to open its source")
+    start, end = match["start"], match["end"]
+    return match["file"], int(match["line"]), int(start) if start else None, int(end) if end else None
+
+
+class DocqaService:
+    """The web UI's backend for one corpus."""
+
+    def __init__(
+        self,
+        corpus: Path | str | None = None,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        store: str | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.index = CorpusIndex(corpus, self.settings, embedder=embedder, store=store)
+        self.corpus = self.index.corpus
+        self._engine: QAEngine | None = None
+        self._engine_lock = threading.Lock()
+        self._index_lock = threading.Lock()
+        self._skipped: list[SkippedFile] = []
+
+    # ------------------------------------------------------------------ corpus
+    def status(self) -> CorpusStatus:
+        """The corpus panel's figures, from the current manifest."""
+        manifest = self.index.manifest
+        return CorpusStatus(
+            folder=str(self.corpus),
+            documents=len(manifest.files),
+            chunks=manifest.chunk_count(),
+            indexed_at=manifest.indexed_at,
+            duplicates=list(manifest.duplicates or []),
+            skipped=list(self._skipped),
+        )
+
+    def reindex(self, on_progress: ProgressCallback | None = None) -> IndexReport:
+        """Bring the index up to date (only new or changed files are embedded), then answer from it."""
+        with self._index_lock:
+            report = self.index.sync(progress=False, on_progress=on_progress)
+            self._skipped = report.skipped
+            with self._engine_lock:
+                if self._engine is None:
+                    self._engine = QAEngine(self.index)
+                else:
+                    self._engine.refresh()
+        return report
+
+    def ensure_index(self, on_progress: ProgressCallback | None = None) -> IndexReport | None:
+        """Index on first use (None when an engine is already running)."""
+        if self._engine is not None:
+            return None
+        return self.reindex(on_progress)
+
+    def warm_up(self) -> None:
+        """Load the embedding model ahead of the first question (the server calls this in the background)."""
+        try:
+            self.index.embedder.embed(["warm up"])
+        except Exception:  # noqa: BLE001 - the first question reports any real problem
+            logger.debug("warm-up failed", exc_info=True)
+
+    @property
+    def engine(self) -> QAEngine:
+        """The answering engine, indexing first if needed."""
+        if self._engine is None:
+            self.ensure_index()
+        assert self._engine is not None
+        return self._engine
+
+    def duplicate_partners(self) -> dict[str, set[str]]:
+        """File -> its near-duplicate files, from the last indexing run."""
+        return self.index.duplicate_partners()
+
+    # ------------------------------------------------------------------ answering
+    def ask(self, question: str, history: Sequence[Answer] | None = None) -> Answer:
+        """Answer with the conversation's earlier answers as context (follow-ups)."""
+        return self.engine.answer(question, history)
+
+    # ------------------------------------------------------------------ sources
+    def open_source(self, ref: str) -> SourceView:
+        """The document behind a citation; only indexed files inside the corpus can be opened."""
+        file, line, start, end = parse_ref(ref)
+        entry = self.index.manifest.files.get(file)
+        if entry is None:
+            raise SourceError(f"{file!r} is not a document of this corpus; only indexed corpus files can be opened")
+        try:
+            path = resolve_inside(self.corpus, file)
+        except DocqaError as exc:
+            raise SourceError(str(exc)) from exc
+        try:
+            text = read_text_file(path, file, self.settings.max_file_bytes)
+        except DocqaError as exc:
+            raise SourceError(f"{file!r} can no longer be read ({exc}); re-index the corpus") from exc
+        if not 1 <= line <= max(len(text.lines), 1):
+            raise SourceError(f"{file!r} has {len(text.lines)} lines, so line {line} does not exist; re-index the corpus")
+        if start is not None and end is not None and not (0 <= start <= end <= len(text.lines[line - 1])):
+            start = end = None
+        return SourceView(
+            file=file,
+            line=line,
+            lines=text.lines,
+            quote_start=start,
+            quote_end=end,
+            changed_since_indexing=text.sha256 != entry.sha256,
+        )
+
+    # ------------------------------------------------------------------ uploads
+    def upload(
+        self, paths: list[Path], names: list[str] | None = None, on_progress: ProgressCallback | None = None
+    ) -> tuple[list[SavedUpload], IndexReport]:
+        """Check and save uploaded files into the corpus folder, then index them incrementally."""
+        saved = save_uploads(self.corpus, paths, self.settings, names)
+        return saved, self.reindex(on_progress)
