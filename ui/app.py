@@ -184,6 +184,14 @@ class Handlers:
             return {"error": _error_text(exc), "type": exc.__class__.__name__}
 
 
+    def source_api(self, ref: str) -> dict[str, Any]:
+        """JSON API (``/source``): 'file:line' -> the document's lines, or {"error": message}; corpus files only."""
+        try:
+            return self.service.open_source(ref).model_dump(mode="json")
+        except Exception as exc:  # noqa: BLE001
+            return {"error": _error_text(exc), "type": exc.__class__.__name__}
+
+
 def build_app(service: DocqaService) -> gr.Blocks:
     """The docqa web app for one corpus."""
     import gradio as gr
@@ -251,4 +259,5 @@ def build_app(service: DocqaService) -> gr.Blocks:
         add_btn.click(upload, files, [status, notice, files], api_visibility="private")
         demo.load(first_load, None, status, api_visibility="private")
         gr.api(h.ask_api, api_name="ask")
+        gr.api(h.source_api, api_name="source")
     return demo
