@@ -24,6 +24,10 @@ from .models import Chunk
 logger = logging.getLogger(__name__)
 
 
+#: Most records per Chroma call (Chroma refuses batches over its max_batch_size, 5461 with SQLite).
+CHROMA_BATCH = 5000
+
+
 @runtime_checkable
 class VectorStore(Protocol):
     """Stores one vector per chunk id, grouped by source file."""
@@ -103,19 +107,20 @@ class ChromaStore:
             )
             for i, chunk in enumerate(chunks)
         ]
-        if nodes:
-            with self._lock:
-                self._collection.delete(ids=[n.node_id for n in nodes])
-                self._store.add(nodes)
+        with self._lock:
+            for start in range(0, len(nodes), CHROMA_BATCH):
+                part = nodes[start : start + CHROMA_BATCH]
+                self._collection.delete(ids=[n.node_id for n in part])
+                self._store.add(part)
 
     def delete_file(self, file: str) -> None:
         with self._lock:
             self._store.delete(ref_doc_id=file)
 
     def delete_ids(self, ids: list[str]) -> None:
-        if ids:
-            with self._lock:
-                self._collection.delete(ids=ids)
+        with self._lock:
+            for start in range(0, len(ids), CHROMA_BATCH):
+                self._collection.delete(ids=ids[start : start + CHROMA_BATCH])
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
@@ -136,9 +141,11 @@ class ChromaStore:
     def vectors(self, ids: list[str]) -> np.ndarray:
         if not ids:
             return np.zeros((0, 0), dtype=np.float32)
-        got = self._collection.get(ids=ids, include=["embeddings"])
-        embeddings = got["embeddings"] if got["embeddings"] is not None else []
-        by_id = dict(zip(got["ids"], list(embeddings), strict=True))
+        by_id: dict[str, object] = {}
+        for start in range(0, len(ids), CHROMA_BATCH):
+            got = self._collection.get(ids=ids[start : start + CHROMA_BATCH], include=["embeddings"])
+            embeddings = got["embeddings"] if got["embeddings"] is not None else []
+            by_id.update(zip(got["ids"], list(embeddings), strict=True))
         return np.asarray([by_id[i] for i in ids], dtype=np.float32)
 
     def count(self) -> int:
