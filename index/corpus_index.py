@@ -97,8 +97,17 @@ class CorpusIndex:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def sync(self, progress: bool | None = None, on_progress: ProgressCallback | None = None) -> IndexReport:
+    def sync(
+        self,
+        progress: bool | None = None,
+        on_progress: ProgressCallback | None = None,
+        before_cleanup: Callable[[], None] | None = None,
+    ) -> IndexReport:
         """Index new and changed files, drop deleted ones; unchanged files cost no embedding call.
+
+        Readers of the previous snapshot keep working during the run: a changed file's new vectors are added
+        under new ids, and its old vectors are deleted only at the end, after ``before_cleanup()`` (where an
+        engine switches to the new snapshot) has returned.
 
         ``progress``: show a progress bar on stderr (None: only when stderr is a terminal).
         ``on_progress(done, total)``: called with chunk counts as embedding proceeds (the web UI's bar).
@@ -108,7 +117,7 @@ class CorpusIndex:
         with self._lock():
             # Another process may have synced while we waited for the lock.
             self.manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
-            report = self._sync(progress, on_progress)
+            report = self._sync(progress, on_progress, before_cleanup)
         report.seconds = round(time.perf_counter() - started, 3)
         logger.info(
             "indexed %s: %d new/changed, %d unchanged, %d removed, %d skipped, %d chunks, %d embedded in %.2fs",
@@ -117,7 +126,9 @@ class CorpusIndex:
         )
         return report
 
-    def _sync(self, progress: bool | None, on_progress: ProgressCallback | None) -> IndexReport:
+    def _sync(
+        self, progress: bool | None, on_progress: ProgressCallback | None, before_cleanup: Callable[[], None] | None
+    ) -> IndexReport:
         settings = self.settings
         found, skipped = discover(self.corpus, settings.extension_set, exclude=settings.home)
         files = self.manifest.files
@@ -145,16 +156,21 @@ class CorpusIndex:
 
         indexable = set(found) - {s.file for s in skipped}
         removed = [rel for rel in files if rel not in indexable]
+        # Vectors of removed and changed files stay until the new snapshot is saved (see ``sync``).
+        stale = [c.id for rel in [*removed, *pending] if rel in files for c in files[rel].chunks]
         for rel in removed:
-            self.store.delete_file(rel)
             del files[rel]
 
         embedding_calls = self._embed_and_store(pending, progress, on_progress)
-        self._drop_orphans()
         if pending or removed or self.manifest.duplicates is None:
             self._find_duplicates()
         self.manifest.indexed_at = datetime.now(UTC)
         save_manifest(self._manifest_path, self.manifest)
+        if before_cleanup is not None:
+            before_cleanup()
+        current = {c.id for entry in files.values() for c in entry.chunks}
+        self.store.delete_ids([i for i in stale if i not in current])
+        self._drop_orphans()
         if not files:
             kinds = "/".join(sorted(settings.extension_set))
             detail = "; ".join(f"{s.file}: {s.reason}" for s in skipped[:5])
@@ -206,7 +222,6 @@ class CorpusIndex:
                 calls += 1
                 row = 0
                 for rel, entry, chunks in buffer:
-                    self.store.delete_file(rel)
                     self.store.upsert(chunks, vectors[row : row + len(chunks)])
                     row += len(chunks)
                     self.manifest.files[rel] = entry

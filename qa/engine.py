@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from index import CorpusIndex, QuestionError, Settings, load_settings
+from index import CorpusIndex, IndexReport, QuestionError, Settings, load_settings
 
 from .conflicts import ValueGroup, find_disagreement
 from .evidence import Evidence, evidence_score, rank_evidence
@@ -36,9 +36,10 @@ class QAEngine:
         self.mode = mode
         self.settings: Settings = index.settings
         self._lines = LineSource(index.corpus)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._retriever = HybridRetriever(index.chunks, index.embedder, index.store, self.settings.top_k, mode)
         self._partners = index.duplicate_partners()
+        self._readers: dict[int, int] = {}  # id(retriever) -> answers in flight on it
 
     def refresh(self) -> None:
         """Take a new snapshot of the index (after ``index.sync()``)."""
@@ -47,6 +48,17 @@ class QAEngine:
         with self._lock:
             self._retriever = retriever
             self._partners = partners
+
+    def _switch_and_drain(self) -> None:
+        """Switch to the new snapshot, then wait until no answer still runs on an older one."""
+        self.refresh()
+        with self._lock:
+            current = id(self._retriever)
+            self._lock.wait_for(lambda: not any(n for rid, n in self._readers.items() if rid != current), timeout=60)
+
+    def reindex(self, progress: bool | None = None, on_progress: Callable[[int, int], None] | None = None) -> IndexReport:
+        """Sync the index while answering goes on: answers in flight finish on the old snapshot, later ones use the new."""
+        return self.index.sync(progress=progress, on_progress=on_progress, before_cleanup=self._switch_and_drain)
 
     def answer(self, question: str, history: Sequence[Answer] | None = None) -> Answer:
         """Answer ``question``; ``history`` holds earlier Answers of the conversation, oldest first."""
@@ -57,7 +69,16 @@ class QAEngine:
         standalone = rewritten.question
         with self._lock:
             retriever = self._retriever
-        retrieval = retriever.retrieve(standalone, rewritten.files)
+            partners = self._partners
+            self._readers[id(retriever)] = self._readers.get(id(retriever), 0) + 1
+        try:
+            retrieval = retriever.retrieve(standalone, rewritten.files)
+        finally:
+            with self._lock:
+                self._readers[id(retriever)] -= 1
+                if not self._readers[id(retriever)]:
+                    del self._readers[id(retriever)]
+                self._lock.notify_all()
         t1 = time.perf_counter()
 
         # Quotes come only from files still identical to the indexed version; a changed file's
@@ -78,11 +99,11 @@ class QAEngine:
         citations: list[Citation] = []
         groups: list[ValueGroup] = []
         if not abstained:
-            groups = find_disagreement(standalone, evidence, self._partners, retriever.lower_vocab)
+            groups = find_disagreement(standalone, evidence, partners, retriever.lower_vocab)
             if groups:
-                chosen, restated = _conflict_support(groups, self._partners)
+                chosen, restated = _conflict_support(groups, partners)
             else:
-                chosen, restated = _supporting(evidence, self.settings.max_citations, self._partners)
+                chosen, restated = _supporting(evidence, self.settings.max_citations, partners)
                 short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
             citations = [_citation(e, restated) for e in chosen]
         t2 = time.perf_counter()

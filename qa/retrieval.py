@@ -25,6 +25,8 @@ from .text import content_terms, stem
 
 logger = logging.getLogger(__name__)
 
+#: Extra dense candidates fetched so that vectors unknown to this snapshot can be dropped.
+DENSE_OVERFETCH = 16
 RRF_K = 60
 #: Weights of each ranking in the fusion (measured: README "Measurements").
 DENSE_WEIGHT = 0.5
@@ -106,7 +108,10 @@ class HybridRetriever:
             sims = self.store.vectors([c.id for c in wanted]) @ np.asarray(vector) if wanted else np.zeros(0)
             dense = sorted(((c.id, float(s)) for c, s in zip(wanted, sims, strict=True)), key=lambda kv: -kv[1])[: self.top_k]
         else:
-            dense = self.store.query(np.asarray(vector), self.top_k)
+            # Over-fetch and keep only chunks of this snapshot: while a re-index runs, the shared store already holds
+            # new chunks this snapshot does not know, and they must not push known ones out of the top k.
+            found = self.store.query(np.asarray(vector), self.top_k + max(DENSE_OVERFETCH, self.top_k))
+            dense = [(cid, s) for cid, s in found if cid in self.by_id][: self.top_k]
         lexical: list[tuple[str, float]] = []
         terms = content_terms(question)
         if self._bm25 is not None and terms and self.mode != "dense":

@@ -16,6 +16,7 @@ import pytest
 
 from index import ConfigError, HashingEmbedder, load_settings
 from ui.cli import main
+from ui.client import call_api
 from ui.server import RunningUI, exposure_warning, is_loopback, serve
 from ui.service import DocqaService
 
@@ -38,22 +39,7 @@ def free_port() -> int:
 
 
 def call(base: str, name: str, arg: str, client: httpx.Client | None = None) -> Any:
-    """Call a Gradio API endpoint the way any HTTP client would: POST, then read the event stream."""
-    c = client or httpx.Client(timeout=60)
-    r = c.post(f"{base}gradio_api/call/{name}", json={"data": [arg]})
-    r.raise_for_status()
-    event = r.json()["event_id"]
-    with c.stream("GET", f"{base}gradio_api/call/{name}/{event}") as stream:
-        kind = None
-        for line in stream.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: ") and kind in ("complete", "error"):
-                assert kind == "complete", f"{name}({arg[:40]!r}) failed: {line}"
-                import json
-
-                return json.loads(line[6:])[0]
-    raise AssertionError("no result event")
+    return call_api(base, name, arg, client)
 
 
 @pytest.fixture

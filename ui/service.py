@@ -96,13 +96,14 @@ class DocqaService:
     def reindex(self, on_progress: ProgressCallback | None = None) -> IndexReport:
         """Bring the index up to date (only new or changed files are embedded), then answer from it."""
         with self._index_lock:
-            report = self.index.sync(progress=False, on_progress=on_progress)
-            self._skipped = report.skipped
-            with self._engine_lock:
-                if self._engine is None:
+            engine = self._engine
+            if engine is None:
+                report = self.index.sync(progress=False, on_progress=on_progress)
+                with self._engine_lock:
                     self._engine = QAEngine(self.index)
-                else:
-                    self._engine.refresh()
+            else:
+                report = engine.reindex(progress=False, on_progress=on_progress)
+            self._skipped = report.skipped
         return report
 
     def ensure_index(self, on_progress: ProgressCallback | None = None) -> IndexReport | None:
