@@ -49,6 +49,24 @@ def service(tiny: Path, settings) -> DocqaService:
     return svc
 
 
+@pytest.fixture(autouse=True)
+def no_outside_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """Fail any attempt to open a network connection to a host other than this machine."""
+    attempts: list[object] = []
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(str(host)):
+            attempts.append(address)
+            raise OSError(f"test forbids outside connections: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    yield attempts
+    assert not attempts, f"the app tried to reach outside hosts: {attempts}"
+
+
 @pytest.fixture
 def running(service: DocqaService, settings) -> Iterator[RunningUI]:
     ui = serve(settings=settings, port=free_port(), block=False, service=service)

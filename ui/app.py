@@ -210,7 +210,8 @@ def build_app(service: DocqaService) -> gr.Blocks:
     def new_conversation() -> tuple[list[Message], list[Answer], str, str]:
         return [], [], "", EMPTY_SOURCE
 
-    with gr.Blocks(title="docqa", analytics_enabled=False) as demo:
+    # delete_cache: Gradio's copies of uploaded files are removed hourly once a day old.
+    with gr.Blocks(title="docqa", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         history = gr.State([])
         gr.Markdown("## docqa — answers from your documents, every claim quoted with `file:line`")
         with gr.Row():

@@ -92,6 +92,8 @@ def serve(
     warning = exposure_warning(settings.ui_host, settings)
     if warning:
         logger.warning(warning)
+    # Gradio keeps uploads in its temp folder before we copy them into the corpus: keep that under DOCQA_HOME too.
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.home.expanduser().resolve() / "ui-uploads"))
     service = service or DocqaService(corpus, settings)
 
     from .app import CHIP_JS, CSS, build_app
