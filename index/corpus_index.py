@@ -67,7 +67,9 @@ class CorpusIndex:
         self.manifest: Manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
         if store is None or store == "chroma":
             collection = "docqa-" + self.dir.name.rsplit("-", 1)[-1]
-            self.store: VectorStore = ChromaStore(self.dir / "chroma", collection)
+            self.store: VectorStore = ChromaStore(
+                self.dir / "chroma", collection, host=self.settings.chroma_host, port=self.settings.chroma_port
+            )
         elif store == "numpy":
             self.store = NumpyStore(self.dir / "vectors.npz")
         elif isinstance(store, str):

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         default=2000, ge=10, le=1_000_000, description="Longest question accepted, in characters."
     )
 
+    chroma_host: str | None = Field(
+        default=None,
+        description="Host of a `chroma run` server to keep vectors in (HttpClient); unset: embedded PersistentClient under home.",
+    )
+    chroma_port: int = Field(default=8000, ge=1, le=65535, description="Port of the Chroma server (with chroma_host).")
     max_upload_bytes: int = Field(
         default=5_000_000, ge=1, description="Largest file the web UI accepts as an upload, in bytes."
     )

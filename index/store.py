@@ -24,6 +24,9 @@ from .models import Chunk
 logger = logging.getLogger(__name__)
 
 
+#: Collection settings: cosine space; HNSW parameters measured in README "Vector index quality".
+HNSW_METADATA: dict[str, str | int] = {"hnsw:space": "cosine"}
+
 #: Most records per Chroma call (Chroma refuses batches over its max_batch_size, 5461 with SQLite).
 CHROMA_BATCH = 5000
 
@@ -64,7 +67,8 @@ class VectorStore(Protocol):
 class ChromaStore:
     """Chroma collection accessed through llama-index's ``ChromaVectorStore``."""
 
-    def __init__(self, path: Path, collection: str) -> None:
+    def __init__(self, path: Path, collection: str, host: str | None = None, port: int = 8000) -> None:
+        """Embedded ``PersistentClient`` at ``path``; or, with ``host``, an ``HttpClient`` to a ``chroma run`` server."""
         from .offline import enable_offline_mode
 
         enable_offline_mode()
@@ -72,15 +76,21 @@ class ChromaStore:
         from chromadb.config import Settings as ChromaSettings
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        path.mkdir(parents=True, exist_ok=True)
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        self.location = f"http://{host}:{port}" if host else str(path)
         try:
-            self._client = chromadb.PersistentClient(
-                path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-            )
-            self._collection = self._client.get_or_create_collection(
-                name=collection, metadata={"hnsw:space": "cosine"}
-            )
-        except Exception as exc:  # chromadb raises assorted types for a damaged store
+            if host:
+                self._client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self._collection = self._client.get_or_create_collection(name=collection, metadata=dict(HNSW_METADATA))
+        except Exception as exc:  # chromadb raises assorted types for a damaged store or an unreachable server
+            if host:
+                raise IndexStateError(
+                    f"cannot use the Chroma server at {self.location} ({exc.__class__.__name__}: {exc}); start it with "
+                    f"`chroma run --path DIR --host {host} --port {port}`, or unset DOCQA_CHROMA_HOST for the embedded store"
+                ) from exc
             raise IndexStateError(
                 f"cannot open the Chroma index at {path} ({exc}); delete that folder and run `docqa index` again"
             ) from exc
