@@ -1,0 +1,170 @@
+"""Speed and memory benchmark: indexing throughput, unchanged re-index, warm latency, cold start, peak RSS.
+
+    python -m evals.bench [--squad-root ../shared/bench/squad-dev-v1.1] [--json bench.json]
+
+Every item runs in its own subprocess (fresh DOCQA_HOME under a temp dir) so its peak RSS
+is its own. Speed goals are ratios to a reference measured in the same run, because
+absolute times on a shared 2-core machine vary from run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .runner import DEFAULT_SQUAD
+
+COLD_QUESTION = "Who claimed responsibility for the attack?"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --------------------------------------------------------------------------- items (run in a child process)
+def item_indexing(corpus: str) -> dict[str, object]:
+    """Pipeline chunks/s (read, chunk, embed, store) against raw SentenceTransformer.encode of the same texts."""
+    from index import CorpusIndex, load_settings
+    from index.embedder import SentenceTransformerEmbedder
+
+    settings = load_settings()
+    embedder = SentenceTransformerEmbedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
+    embedder.embed(["warm up the model"])  # model load is not indexing work
+    index = CorpusIndex(corpus, settings, embedder=embedder)
+    t0 = time.perf_counter()
+    report = index.sync(progress=False)
+    pipeline_s = time.perf_counter() - t0
+    texts = [c.text for c in index.chunks]
+    model = embedder._load()  # the same SentenceTransformer object
+    t0 = time.perf_counter()
+    model.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+    raw_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = index.sync(progress=False)
+    reindex_s = time.perf_counter() - t0
+    return {
+        "chunks": report.chunks_total,
+        "pipeline_s": round(pipeline_s, 2),
+        "pipeline_chunks_per_s": round(report.chunks_total / pipeline_s, 1),
+        "raw_encode_s": round(raw_s, 2),
+        "raw_chunks_per_s": round(len(texts) / raw_s, 1),
+        "ratio_to_raw": round(raw_s / pipeline_s, 3),
+        "reindex_unchanged_s": round(reindex_s, 3),
+        "reindex_embedding_calls": again.embedding_calls,
+        "peak_rss_mb": round(_peak_rss_mb()),
+    }
+
+
+def item_latency(corpus: str, questions_file: str) -> dict[str, object]:
+    """Warm answer() p50/p95 and the query embedding alone, over the same questions."""
+    from qa import get_engine
+
+    questions = json.loads(Path(questions_file).read_text())
+    engine = get_engine(corpus)
+    for q in questions[:5]:
+        engine.answer(q)
+    total, embed = [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        engine.answer(q)
+        total.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        engine.index.embedder.embed([q])
+        embed.append((time.perf_counter() - t0) * 1000)
+    return {
+        "chunks": len(engine.index.chunks),
+        "questions": len(questions),
+        "answer_p50_ms": round(statistics.median(total), 1),
+        "answer_p95_ms": round(statistics.quantiles(total, n=20)[-1], 1),
+        "embed_p50_ms": round(statistics.median(embed), 1),
+        "embed_p95_ms": round(statistics.quantiles(embed, n=20)[-1], 1),
+        "peak_rss_mb": round(_peak_rss_mb()),
+    }
+
+
+ITEMS: dict[str, Callable[..., dict[str, object]]] = {"indexing": item_indexing, "latency": item_latency}
+
+
+# --------------------------------------------------------------------------- driver
+def _child(item: str, args: list[str], home: Path) -> dict[str, object]:
+    env = {**os.environ, "DOCQA_HOME": str(home)}
+    out = subprocess.run([sys.executable, "-m", "evals.bench", "--item", item, *args], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"bench item {item} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _cold_start(corpus: Path, home: Path, runs: int = 3) -> dict[str, object]:
+    env = {**os.environ, "DOCQA_HOME": str(home)}
+    docqa = [sys.executable, "-m", "ui"]
+    subprocess.run([*docqa, "index", str(corpus)], env=env, capture_output=True, check=True)
+    walls, rss = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.perf_counter()
+        subprocess.run([*docqa, "ask", COLD_QUESTION, "--corpus", str(corpus)], env=env, capture_output=True, check=True)
+        walls.append(time.perf_counter() - t0)
+        rss.append(max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024)
+    return {"runs": runs, "wall_s_min": round(min(walls), 2), "wall_s_median": round(statistics.median(walls), 2),
+            "peak_rss_mb": round(max(rss))}
+
+
+def _questions(squad_root: Path, limit: int) -> list[str]:
+    rows = [json.loads(line) for line in (squad_root / "questions.jsonl").read_text().splitlines()[:limit]]
+    return [r["question"] for r in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--squad-root", type=Path, default=DEFAULT_SQUAD)
+    parser.add_argument("--questions", type=int, default=200, help="questions per latency measurement")
+    parser.add_argument("--json", type=Path, help="write all figures as JSON here")
+    parser.add_argument("--item", choices=sorted(ITEMS), help=argparse.SUPPRESS)
+    parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.item:
+        print(json.dumps(ITEMS[args.item](*args.rest)))
+        return 0
+
+    from index import SEEDS_DIR
+
+    squad_docs = args.squad_root / "docs"
+    if not squad_docs.is_dir():
+        raise SystemExit(f"SQuAD benchmark not found at {args.squad_root}; pass --squad-root")
+    results: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory(prefix="docqa-bench-") as tmp:
+        home = Path(tmp) / "home"
+        qfile = Path(tmp) / "questions.json"
+        qfile.write_text(json.dumps(_questions(args.squad_root, args.questions)))
+        seeds_q = Path(tmp) / "seeds-questions.json"
+        from .suite import load_suite
+
+        seeds_questions = [t.question for c in load_suite("seeds") for t in c.turns]
+        seeds_q.write_text(json.dumps((seeds_questions * 5)[: args.questions]))
+        results["indexing_squad"] = _child("indexing", [str(squad_docs)], home)
+        results["latency_seeds"] = _child("latency", [str(SEEDS_DIR), str(seeds_q)], home)
+        results["latency_squad"] = _child("latency", [str(squad_docs), str(qfile)], home)
+        results["cold_start_seeds"] = _cold_start(SEEDS_DIR, home)
+    idx = results["indexing_squad"]
+    assert isinstance(idx, dict)
+    print("| item | figures |\n| --- | --- |")
+    for name, figures in results.items():
+        print(f"| {name} | " + ", ".join(f"{k} {v}" for k, v in figures.items()) + " |")
+    print(f"\nindexing: {idx['ratio_to_raw']}x raw encode (goal >= 0.9); unchanged re-index {idx['reindex_unchanged_s']} s, "
+          f"{idx['reindex_embedding_calls']} embedding calls (goals <= 1 s, 0)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
