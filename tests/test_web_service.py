@@ -23,6 +23,18 @@ class FakeProgress:
         self.calls.append((progress, desc))
 
 
+class Uploaded:
+    """What Gradio hands the upload handler: a temp file path and the name the user's file had."""
+
+    def __init__(self, name: str, orig_name: str) -> None:
+        self.name, self.orig_name = name, orig_name
+
+
+def uploaded(path: Path, data: bytes, orig_name: str) -> Uploaded:
+    path.write_bytes(data)
+    return Uploaded(str(path), orig_name)
+
+
 @pytest.fixture
 def service(tiny: Path, settings) -> DocqaService:
     svc = DocqaService(tiny, settings, embedder=HashingEmbedder(), store="numpy")
@@ -163,32 +175,20 @@ def test_parse_ref() -> None:
 
 
 def test_upload_adds_a_document_and_indexes_it(service: DocqaService, tmp_path: Path) -> None:
-    up = tmp_path / "upload-tmp-1"
-    up.write_bytes(b"The observatory was designed by Ines Duarte.\n")
-
-    class Uploaded:
-        name = str(up)
-        orig_name = "observatory.txt"
-
+    up = uploaded(tmp_path / "upload-tmp-1", b"The observatory was designed by Ines Duarte.\n", "observatory.txt")
     progress = FakeProgress()
-    status, notice, cleared = Handlers(service).upload([Uploaded()], progress)
+    status, notice, cleared = Handlers(service).upload([up], progress)
     assert "Added observatory.txt" in notice and cleared is None
     assert "Documents</th><td>4<" in status
-    assert (service.corpus / "observatory.txt").read_bytes() == up.read_bytes()
+    assert (service.corpus / "observatory.txt").read_bytes() == Path(up.name).read_bytes()
     a = service.ask("Who designed the observatory?")
     assert a.citations[0].location == "observatory.txt:1" and a.short_answer == "Ines Duarte"
 
 
 def test_bad_upload_is_a_message_and_writes_nothing(service: DocqaService, tmp_path: Path) -> None:
-    up = tmp_path / "x"
-    up.write_bytes(b"text\n")
-
-    class Uploaded:
-        name = str(up)
-        orig_name = "../escape.txt"
-
+    up = uploaded(tmp_path / "x", b"text\n", "../escape.txt")
     before = sorted(p.name for p in service.corpus.parent.rglob("*"))
-    status, notice, _ = Handlers(service).upload([Uploaded()], FakeProgress())
+    status, notice, _ = Handlers(service).upload([up], FakeProgress())
     assert "docqa-error" in notice and "contains a path" in notice
     assert sorted(p.name for p in service.corpus.parent.rglob("*")) == before
 
