@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import sys
 import time
@@ -30,12 +29,6 @@ QUESTIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.http_load", description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, help="corpus folder (default: the seeds)")
@@ -48,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from index import load_settings
     from ui.client import call_api
-    from ui.server import serve
+    from ui.server import free_port, serve
 
     settings = load_settings()
-    ui = serve(args.corpus, settings, port=_free_port(), block=False)
+    ui = serve(args.corpus, settings, port=free_port(), block=False)
     try:
         ui.service.ensure_index()
         keys = ("text", "citations", "abstained")

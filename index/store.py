@@ -33,18 +33,14 @@ CHROMA_BATCH = 5000
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """Stores one vector per chunk id, grouped by source file."""
+    """Stores one vector per chunk id."""
 
     def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Add or replace the vectors of ``chunks`` (row i of ``vectors`` belongs to chunk i)."""
         ...
 
-    def delete_file(self, file: str) -> None:
-        """Remove every vector of one source file."""
-        ...
-
     def delete_ids(self, ids: list[str]) -> None:
-        """Remove vectors by chunk id (used to clear orphans after an interrupted run)."""
+        """Remove vectors by chunk id (a re-index's replaced vectors, and orphans of an interrupted run)."""
         ...
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
@@ -111,8 +107,7 @@ class ChromaStore:
                     "last_line": chunk.last_line,
                     "file_hash": chunk.file_hash,
                 },
-                # The source relationship makes Chroma's "document_id" the file, so a file's
-                # chunks can be deleted in one call.
+                # The source relationship makes Chroma's "document_id" the file (readable when inspecting the collection).
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.file)},
             )
             for i, chunk in enumerate(chunks)
@@ -123,9 +118,6 @@ class ChromaStore:
                 self._collection.delete(ids=[n.node_id for n in part])
                 self._store.add(part)
 
-    def delete_file(self, file: str) -> None:
-        with self._lock:
-            self._store.delete(ref_doc_id=file)
 
     def delete_ids(self, ids: list[str]) -> None:
         with self._lock:
@@ -168,14 +160,12 @@ class NumpyStore:
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
         self._ids: list[str] = []
-        self._files: list[str] = []
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._lock = threading.Lock()
         if path is not None and path.exists():
             try:
                 data = np.load(path, allow_pickle=False)
                 self._ids = [str(x) for x in data["ids"]]
-                self._files = [str(x) for x in data["files"]]
                 self._vectors = data["vectors"].astype(np.float32)
             except (OSError, ValueError, KeyError) as exc:
                 raise IndexStateError(f"vector file {path} is damaged ({exc}); delete it and re-index") from exc
@@ -185,12 +175,11 @@ class NumpyStore:
             return
         self._path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._path.with_suffix(".tmp.npz")
-        np.savez(tmp, ids=np.array(self._ids, dtype=str), files=np.array(self._files, dtype=str), vectors=self._vectors)
+        np.savez(tmp, ids=np.array(self._ids, dtype=str), vectors=self._vectors)
         os.replace(tmp, self._path)
 
     def _keep(self, mask: list[bool]) -> None:
         self._ids = [i for i, m in zip(self._ids, mask, strict=True) if m]
-        self._files = [f for f, m in zip(self._files, mask, strict=True) if m]
         self._vectors = self._vectors[np.array(mask, dtype=bool)] if self._vectors.size else self._vectors
 
     def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
@@ -202,13 +191,8 @@ class NumpyStore:
             block = np.asarray(vectors, dtype=np.float32)
             self._vectors = block if self._vectors.size == 0 else np.vstack([self._vectors, block])
             self._ids += [c.id for c in chunks]
-            self._files += [c.file for c in chunks]
             self._save()
 
-    def delete_file(self, file: str) -> None:
-        with self._lock:
-            self._keep([f != file for f in self._files])
-            self._save()
 
     def delete_ids(self, ids: list[str]) -> None:
         gone = set(ids)

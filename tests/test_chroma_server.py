@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,9 @@ import pytest
 
 from index import CorpusIndex, HashingEmbedder, IndexStateError, load_settings
 from qa import QAEngine, answer
+from ui.server import free_port
 
 from .conftest import SEEDS, TINY, write_tree
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from ui.server import free_port
 
 from .conftest import REPO, SEEDS
 
@@ -43,12 +44,6 @@ def chromium_path() -> str:
     if not found:
         pytest.fail("Debian's chromium is not installed: run `bash scripts/install.sh` (it apt-installs chromium)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:

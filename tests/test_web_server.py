@@ -17,7 +17,7 @@ import pytest
 from index import ConfigError, HashingEmbedder, load_settings
 from ui.cli import main
 from ui.client import call_api
-from ui.server import RunningUI, exposure_warning, is_loopback, serve
+from ui.server import RunningUI, exposure_warning, free_port, is_loopback, serve
 from ui.service import DocqaService
 
 QUESTIONS = [
@@ -30,16 +30,6 @@ QUESTIONS = [
     "Which river does the bridge span?",
     "x" * 3000,
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def call(base: str, name: str, arg: str, client: httpx.Client | None = None) -> Any:
-    return call_api(base, name, arg, client)
 
 
 @pytest.fixture
@@ -80,22 +70,22 @@ def test_page_and_json_api(running: RunningUI) -> None:
     assert running.url.startswith("http://127.0.0.1:")
     page = httpx.get(running.url, timeout=30)
     assert page.status_code == 200 and "docqa" in page.text
-    answer = call(running.url, "ask", "Who was the lighthouse keeper?")
+    answer = call_api(running.url, "ask", "Who was the lighthouse keeper?")
     assert answer["short_answer"] == "Tomas Berg"
     assert answer["citations"][0] == {**answer["citations"][0], "file": "notes/crlf.txt", "line": 2}
-    error = call(running.url, "ask", "   ")
+    error = call_api(running.url, "ask", "   ")
     assert error["type"] == "QuestionError"
 
 
 def test_32_concurrent_http_requests_match_sequential(running: RunningUI) -> None:
     questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(64)]
-    sequential = {q: call(running.url, "ask", q) for q in set(questions)}
+    sequential = {q: call_api(running.url, "ask", q) for q in set(questions)}
     latencies: list[float] = []
 
     def timed(q: str) -> dict[str, Any]:
         with httpx.Client(timeout=120) as c:
             t0 = time.perf_counter()
-            out = call(running.url, "ask", q, c)
+            out = call_api(running.url, "ask", q, c)
             latencies.append(time.perf_counter() - t0)
             return out
 
@@ -127,9 +117,9 @@ def test_32_concurrent_http_requests_match_sequential(running: RunningUI) -> Non
 def test_source_api_never_reads_outside_the_corpus(running: RunningUI, service: DocqaService, ref: str) -> None:
     (service.corpus.parent / "outside.txt").write_text("secret outside line\n")
     (service.corpus / "link.txt").symlink_to(service.corpus.parent / "outside.txt")
-    out = call(running.url, "source", ref)
+    out = call_api(running.url, "source", ref)
     assert out["type"] == "SourceError" and "secret" not in str(out)
-    ok = call(running.url, "source", "museum.txt:2")
+    ok = call_api(running.url, "source", "museum.txt:2")
     assert ok["lines"][1] == "Its founder was Maria Lopez, a shipbuilder."
 
 
@@ -182,7 +172,7 @@ def test_login_is_required_when_configured(service: DocqaService, tmp_path: Path
             assert bad.status_code in (400, 401)
             good = c.post(f"{ui.url}login", data={"username": "analyst", "password": "pw-123"})
             assert good.status_code == 200
-            assert call(ui.url, "ask", "Who was the lighthouse keeper?", c)["short_answer"] == "Tomas Berg"
+            assert call_api(ui.url, "ask", "Who was the lighthouse keeper?", c)["short_answer"] == "Tomas Berg"
     finally:
         ui.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,13 @@ class RunningUI:
 
     def close(self) -> None:
         self.app.close()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (for tests and benchmarks that start their own server)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
 
 
 def is_loopback(host: str) -> bool:
@@ -80,7 +88,6 @@ def serve(
 ) -> RunningUI:
     """Start the web UI; with ``block`` it serves until interrupted, else it returns the running app."""
     enable_offline_mode()
-    os.environ.setdefault("GRADIO_SSR_MODE", "False")
     settings = settings or load_settings()
     overrides: dict[str, object] = {}
     if host is not None:

@@ -76,7 +76,6 @@ class DocqaService:
         self.index = CorpusIndex(corpus, self.settings, embedder=embedder, store=store)
         self.corpus = self.index.corpus
         self._engine: QAEngine | None = None
-        self._engine_lock = threading.Lock()
         self._index_lock = threading.Lock()
         self._skipped: list[SkippedFile] = []
 
@@ -99,8 +98,7 @@ class DocqaService:
             engine = self._engine
             if engine is None:
                 report = self.index.sync(progress=False, on_progress=on_progress)
-                with self._engine_lock:
-                    self._engine = QAEngine(self.index)
+                self._engine = QAEngine(self.index)
             else:
                 report = engine.reindex(progress=False, on_progress=on_progress)
             self._skipped = report.skipped

@@ -77,6 +77,11 @@ def save_upload(corpus: Path, name: str, data: bytes, settings: Settings) -> Sav
     """Validate one upload and write it directly inside ``corpus``; never overwrites different content."""
     check_name(name, settings)
     check_content(name, data, settings)
+    return _write(corpus, name, data)
+
+
+def _write(corpus: Path, name: str, data: bytes) -> SavedUpload:
+    """Write a validated upload atomically inside ``corpus``; never over a link, a folder or different content."""
     root = Path(corpus).resolve()
     target = root / name
     if target.is_symlink() or (target.exists() and not target.is_file()):
@@ -122,4 +127,4 @@ def save_uploads(corpus: Path, paths: list[Path], settings: Settings, names: lis
         payloads.append((name, data))
     if len({n for n, _ in payloads}) != len(payloads):
         raise UploadError("two uploads have the same name; upload them one at a time or rename one")
-    return [save_upload(corpus, name, data, settings) for name, data in payloads]
+    return [_write(corpus, name, data) for name, data in payloads]
