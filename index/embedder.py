@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .bert_numpy import BertNumpyEncoder
 from .errors import ModelError
 from .settings import PACKAGED_MODEL
 
@@ -56,8 +57,17 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
+# Up to this many texts per call are embedded by the numpy forward pass (index/bert_numpy.py) when the
+# model supports it: a query then never imports sentence-transformers/torch (about 6 s of a cold start).
+LIGHT_MAX_TEXTS = 4
+
+
 class SentenceTransformerEmbedder:
-    """sentence-transformers model loaded from a local folder; imported and loaded on first use."""
+    """sentence-transformers model loaded from a local folder; imported and loaded on first use.
+
+    Small calls (queries) go through ``BertNumpyEncoder`` when the model is a plain mean-pooled BERT;
+    it computes the same vectors (to ~1e-7) without importing torch. Indexing batches use torch.
+    """
 
     def __init__(self, model: str = PACKAGED_MODEL, device: str = "cpu", batch_size: int = 64) -> None:
         self._model_setting = model
@@ -65,6 +75,7 @@ class SentenceTransformerEmbedder:
         self._device = device
         self._batch_size = batch_size
         self._model: object | None = None
+        self._light: BertNumpyEncoder | None | bool = None  # None: not tried yet; False: unsupported model
         self._lock = threading.Lock()
 
     @property
@@ -86,7 +97,21 @@ class SentenceTransformerEmbedder:
                 logger.info("loaded embedding model from %s", self._path)
         return self._model
 
+    def _light_encoder(self) -> BertNumpyEncoder | None:
+        with self._lock:
+            if self._light is None:
+                try:
+                    self._light = BertNumpyEncoder.load(self._path) or False
+                except Exception as exc:  # a damaged folder: sentence-transformers will report it properly
+                    logger.debug("numpy query encoder unavailable for %s: %s", self._path, exc)
+                    self._light = False
+            return self._light or None
+
     def embed(self, texts: list[str]) -> np.ndarray:
+        if 0 < len(texts) <= LIGHT_MAX_TEXTS:
+            light = self._light_encoder()
+            if light is not None:
+                return light.encode(texts)
         model = self._load()
         if not texts:
             return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
