@@ -105,7 +105,7 @@ class SentenceTransformerEmbedder:
                 except Exception as exc:  # a damaged folder: sentence-transformers will report it properly
                     logger.debug("numpy query encoder unavailable for %s: %s", self._path, exc)
                     self._light = False
-            return self._light or None
+            return self._light if isinstance(self._light, BertNumpyEncoder) else None
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if 0 < len(texts) <= LIGHT_MAX_TEXTS:
