@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from .runner import DEFAULT_SQUAD
 
 COLD_QUESTION = "Who claimed responsibility for the attack?"
@@ -68,8 +70,10 @@ def item_latency(corpus: str, questions_file: str) -> dict[str, object]:
     """Warm answer() p50/p95 and the query embedding alone, over the same questions."""
     from qa import get_engine
 
-    questions = json.loads(Path(questions_file).read_text())
-    engine = get_engine(corpus)
+    return _latency(get_engine(corpus), json.loads(Path(questions_file).read_text()))
+
+
+def _latency(engine, questions: list[str]) -> dict[str, object]:  # type: ignore[no-untyped-def]
     for q in questions[:5]:
         engine.answer(q)
     total, embed = [], []
@@ -91,7 +95,64 @@ def item_latency(corpus: str, questions_file: str) -> dict[str, object]:
     }
 
 
-ITEMS: dict[str, Callable[..., dict[str, object]]] = {"indexing": item_indexing, "latency": item_latency}
+def _caching_embedder(cache: str):  # type: ignore[no-untyped-def]
+    from index import load_settings
+    from index.embedder import SentenceTransformerEmbedder
+
+    from .scale import CachingEmbedder
+
+    settings = load_settings()
+    return CachingEmbedder(SentenceTransformerEmbedder(settings.embed_model, settings.embed_device, settings.embed_batch_size), Path(cache))
+
+
+def item_scale(squad_docs: str, copies: str, target: str, cache: str, questions_file: str) -> dict[str, object]:
+    """Index SQuAD replicated ``copies`` times (embeddings cached by content), then warm latency over it."""
+    from index import CorpusIndex, load_settings
+    from qa import QAEngine
+
+    from .scale import replicate
+
+    corpus = replicate(Path(squad_docs), Path(target), int(copies))
+    embedder = _caching_embedder(cache)
+    index = CorpusIndex(corpus, load_settings(), embedder=embedder)
+    t0 = time.perf_counter()
+    report = index.sync(progress=False)
+    build_s = time.perf_counter() - t0
+    embedder.save()
+    t0 = time.perf_counter()
+    engine = QAEngine(index)
+    engine.answer("warm up")
+    load_s = time.perf_counter() - t0
+    result = _latency(engine, json.loads(Path(questions_file).read_text()))
+    return {"files": len(index.manifest.files), "index_build_s": round(build_s, 1), "texts_embedded": embedder.misses,
+            "embeddings_from_cache": embedder.hits, "engine_load_s": round(load_s, 1), "near_duplicate_pairs": len(report.duplicates)
+            if hasattr(report, "duplicates") else len(index.manifest.duplicates or []), **result}
+
+
+def item_recall(squad_docs: str, cache: str, questions_file: str, work: str, configs: str) -> dict[str, object]:
+    """recall@10 of Chroma HNSW vs exact search on real chunk embeddings, replicated to 10k and 100k vectors."""
+    from index import CorpusIndex, load_settings
+
+    from .scale import hnsw_recall
+
+    embedder = _caching_embedder(cache)
+    index = CorpusIndex(Path(squad_docs), load_settings(), embedder=embedder)
+    index.sync(progress=False)
+    base = embedder.embed([c.text for c in index.chunks])
+    embedder.save()
+    queries = embedder.inner.embed(json.loads(Path(questions_file).read_text()))
+    rows: list[dict[str, object]] = []
+    for spec in json.loads(configs):
+        copies = -(-int(spec["vectors"]) // len(base))
+        vectors = np.tile(base, (copies, 1))
+        space = {k: int(v) for k, v in spec.items() if k in ("M", "construction_ef")}
+        rows += hnsw_recall(vectors, queries, Path(work) / f"chroma-{len(rows)}", space, [int(e) for e in spec["search_ef"]])
+    return {"rows": rows, "peak_rss_mb": round(_peak_rss_mb())}
+
+
+ITEMS: dict[str, Callable[..., dict[str, object]]] = {
+    "indexing": item_indexing, "latency": item_latency, "scale": item_scale, "recall": item_recall,
+}
 
 
 # --------------------------------------------------------------------------- driver
