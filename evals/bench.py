@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.store import SEARCH_EF
+
 from .runner import DEFAULT_SQUAD
 
 COLD_QUESTION = "Who claimed responsibility for the attack?"
@@ -119,14 +121,15 @@ def item_scale(squad_docs: str, copies: str, target: str, cache: str, questions_
     report = index.sync(progress=False)
     build_s = time.perf_counter() - t0
     embedder.save()
+    index.embedder = embedder.inner  # questions are embedded for real, as in use
     t0 = time.perf_counter()
     engine = QAEngine(index)
     engine.answer("warm up")
     load_s = time.perf_counter() - t0
     result = _latency(engine, json.loads(Path(questions_file).read_text()))
     return {"files": len(index.manifest.files), "index_build_s": round(build_s, 1), "texts_embedded": embedder.misses,
-            "embeddings_from_cache": embedder.hits, "engine_load_s": round(load_s, 1), "near_duplicate_pairs": len(report.duplicates)
-            if hasattr(report, "duplicates") else len(index.manifest.duplicates or []), **result}
+            "embeddings_from_cache": embedder.hits, "engine_load_s": round(load_s, 1), "near_duplicate_pairs": len(index.manifest.duplicates or []),
+            "chunks_indexed": report.chunks_total, **result}
 
 
 def item_recall(squad_docs: str, cache: str, questions_file: str, work: str, configs: str) -> dict[str, object]:
@@ -143,10 +146,8 @@ def item_recall(squad_docs: str, cache: str, questions_file: str, work: str, con
     queries = embedder.inner.embed(json.loads(Path(questions_file).read_text()))
     rows: list[dict[str, object]] = []
     for spec in json.loads(configs):
-        copies = -(-int(spec["vectors"]) // len(base))
-        vectors = np.tile(base, (copies, 1))
-        space = {k: int(v) for k, v in spec.items() if k in ("M", "construction_ef")}
-        rows += hnsw_recall(vectors, queries, Path(work) / f"chroma-{len(rows)}", space, [int(e) for e in spec["search_ef"]])
+        vectors = np.tile(base, (-(-int(spec.pop("vectors")) // len(base)), 1))
+        rows.append(hnsw_recall(vectors, queries, Path(work) / f"chroma-{len(rows)}", {k: int(v) for k, v in spec.items()}))
     return {"rows": rows, "peak_rss_mb": round(_peak_rss_mb())}
 
 
@@ -190,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--squad-root", type=Path, default=DEFAULT_SQUAD)
     parser.add_argument("--questions", type=int, default=200, help="questions per latency measurement")
     parser.add_argument("--json", type=Path, help="write all figures as JSON here")
+    parser.add_argument("--copies", type=int, default=38, help="SQuAD copies in the large corpus (38 x 2,644 = ~100k chunks; 0 skips it)")
+    parser.add_argument("--cache", type=Path, help="embedding cache (.npz) kept between runs (default: a temp file)")
     parser.add_argument("--item", choices=sorted(ITEMS), help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -216,11 +219,27 @@ def main(argv: list[str] | None = None) -> int:
         results["latency_seeds"] = _child("latency", [str(SEEDS_DIR), str(seeds_q)], home)
         results["latency_squad"] = _child("latency", [str(squad_docs), str(qfile)], home)
         results["cold_start_seeds"] = _cold_start(SEEDS_DIR, home)
+        cache = str(args.cache or Path(tmp) / "embeddings.npz")
+        if args.copies:
+            results["latency_100k"] = _child("scale", [str(squad_docs), str(args.copies), str(Path(tmp) / "big"), cache, str(qfile)], home)
+        configs = [{"vectors": 10_000}, {"vectors": 10_000, "search_ef": SEARCH_EF}, {"vectors": 100_000},
+                   {"vectors": 100_000, "search_ef": 200}, {"vectors": 100_000, "search_ef": SEARCH_EF},
+                   {"vectors": 100_000, "M": 32, "construction_ef": 400}]
+        recall = _child("recall", [str(squad_docs), cache, str(qfile), str(Path(tmp) / "recall"), json.dumps(configs)], home)
     idx = results["indexing_squad"]
     assert isinstance(idx, dict)
     print("| item | figures |\n| --- | --- |")
     for name, figures in results.items():
         print(f"| {name} | " + ", ".join(f"{k} {v}" for k, v in figures.items()) + " |")
+    rows = recall["rows"]
+    assert isinstance(rows, list)
+    print(f"\nHNSW recall@10 vs exact search (chromadb, cosine; unset settings are Chroma's defaults M 16, construction_ef 100, "
+          f"search_ef 100; docqa uses search_ef {SEARCH_EF}); peak RSS {recall['peak_rss_mb']} MB")
+    keys = ["vectors", "M", "construction_ef", "search_ef", "build_s", "recall_at_10", "min_recall", "query_p50_ms", "query_p95_ms", "exact_numpy_p50_ms"]
+    print("| " + " | ".join(keys) + " |\n|" + " --- |" * len(keys))
+    for row in rows:
+        print("| " + " | ".join(str(row.get(k, "-")) for k in keys) + " |")
+    results["hnsw_recall"] = recall
     print(f"\nindexing: {idx['ratio_to_raw']}x raw encode (goal >= 0.9); unchanged re-index {idx['reindex_unchanged_s']} s, "
           f"{idx['reindex_embedding_calls']} embedding calls (goals <= 1 s, 0)")
     if args.json:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -96,6 +95,56 @@ class Settings(BaseSettings):
     ui_port: int = Field(default=7860, ge=1, le=65535, description="Port of the web UI.")
     ui_username: str | None = Field(default=None, description="Web UI login name; set together with ui_password to require a login.")
     ui_password: SecretStr | None = Field(default=None, description="Web UI password (read from the environment; never logged).")
+
+    llm: str = Field(
+        default="none",
+        description="Generative answers: none (extractive only, the default), llamacpp (local GGUF, offline), "
+        "ollama, or openai (any OpenAI-compatible server); or a backend registered with qa.register_llm. "
+        "Citations are verified either way.",
+    )
+    llm_model: str | None = Field(
+        default=None,
+        description="llamacpp: path of a .gguf file (unset: the packaged Gemma 3 270M, assembled under home/models); "
+        "ollama/openai: the model name.",
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="ollama/openai: server URL, e.g. http://127.0.0.1:11434 or http://127.0.0.1:8080/v1.",
+    )
+    llm_api_key: SecretStr | None = Field(default=None, description="openai: API key (read from the environment; never logged).")
+    llm_chat: bool = Field(
+        default=False,
+        description="openai: the model is a chat model (/chat/completions); default: a completion model (/completions).",
+    )
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature of the LLM (0: deterministic).")
+    llm_max_tokens: int = Field(default=64, ge=1, le=4096, description="Most tokens the LLM may generate per answer.")
+    llm_timeout: float = Field(
+        default=30.0, gt=0.0, le=3600.0,
+        description="Seconds an LLM call may take; past it the extractive answer is returned, marked as a fallback.",
+    )
+    llm_threads: int | None = Field(default=None, ge=1, le=256, description="llamacpp: CPU threads (unset: all cores).")
+    llm_rewrite: bool = Field(
+        default=False,
+        description="With an LLM: let it rewrite follow-ups into standalone questions (default: the rule-based rewriter).",
+    )
+
+    @field_validator("llm")
+    @classmethod
+    def _check_llm_name(cls, value: str) -> str:
+        name = value.strip().lower()
+        if not name.replace("-", "").replace("_", "").isalnum() or not name[:1].isalpha():
+            raise ValueError(f"DOCQA_LLM={value!r} is not a backend name; use none, llamacpp, ollama or openai")
+        return name
+
+    @model_validator(mode="after")
+    def _check_llm(self) -> Settings:
+        if self.llm in ("ollama", "openai") and not self.llm_model:
+            raise ValueError(f"DOCQA_LLM={self.llm} needs DOCQA_LLM_MODEL, the model name the server knows")
+        if self.llm == "openai" and not self.llm_base_url:
+            raise ValueError("DOCQA_LLM=openai needs DOCQA_LLM_BASE_URL, e.g. http://127.0.0.1:8080/v1 (docqa never calls a cloud default)")
+        if self.llm_base_url is not None and not self.llm_base_url.startswith(("http://", "https://")):
+            raise ValueError(f"DOCQA_LLM_BASE_URL={self.llm_base_url!r} is not an http(s) URL; give e.g. http://127.0.0.1:11434")
+        return self
 
     @field_validator("ui_host")
     @classmethod

@@ -1,8 +1,22 @@
-"""Retrieval and answers: hybrid search, sentence evidence, verified file:line citations."""
+"""Retrieval and answers: hybrid search, sentence evidence, verified file:line citations, optional LLM."""
 
-from .engine import ABSTAIN_TEXT, QAEngine, answer, get_engine, reset_engines
+from .answerer import Answerer, answer, get_answerer
+from .engine import ABSTAIN_TEXT, QAEngine, get_engine, reset_engines
 from .followup import Rewrite, rewrite
-from .models import Answer, Citation, RetrievedChunk, SourceValue, Timings
+from .generative import GenerativeEngine
+from .grounded import Passage, build_prompt, ground, parse
+from .llm import make_llm, packaged_gguf, register_llm, reset_llms
+from .models import (
+    Answer,
+    Citation,
+    GeneratedSentence,
+    Generation,
+    RetrievedChunk,
+    SourceValue,
+    StreamDone,
+    StreamToken,
+    Timings,
+)
 from .question import clean_question
 from .retrieval import HybridRetriever
 from .short_answer import extract, question_kind
@@ -11,19 +25,34 @@ from .verify import LineSource
 __all__ = [
     "ABSTAIN_TEXT",
     "Answer",
+    "Answerer",
     "Citation",
+    "GeneratedSentence",
+    "GenerativeEngine",
+    "Generation",
     "HybridRetriever",
     "LineSource",
+    "Passage",
     "QAEngine",
     "RetrievedChunk",
     "Rewrite",
     "SourceValue",
+    "StreamDone",
+    "StreamToken",
     "Timings",
     "answer",
+    "build_prompt",
     "clean_question",
     "extract",
+    "get_answerer",
     "get_engine",
+    "ground",
+    "make_llm",
+    "packaged_gguf",
+    "parse",
     "question_kind",
+    "register_llm",
     "reset_engines",
+    "reset_llms",
     "rewrite",
 ]

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 from index import CorpusIndex, IndexReport, QuestionError, Settings, load_settings
 
 from .conflicts import ValueGroup, find_disagreement
 from .evidence import Evidence, evidence_score, rank_evidence
-from .followup import rewrite
-from .models import Answer, Citation, SourceValue, Timings
+from .followup import Rewrite, rewrite
+from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timings
 from .question import clean_question
 from .retrieval import HybridRetriever, Mode
 from .short_answer import extract
@@ -62,10 +63,26 @@ class QAEngine:
 
     def answer(self, question: str, history: Sequence[Answer] | None = None) -> Answer:
         """Answer ``question``; ``history`` holds earlier Answers of the conversation, oldest first."""
+        return self.answer_with_evidence(question, history)[0]
+
+    def stream(self, question: str, history: Sequence[Answer] | None = None) -> Iterator[StreamToken | StreamDone]:
+        """The answer as a stream (the extractive answer comes whole, as one ``StreamDone``)."""
+        yield StreamDone(answer=self.answer(question, history))
+
+    def answer_with_evidence(
+        self, question: str, history: Sequence[Answer] | None = None, standalone: str | None = None
+    ) -> tuple[Answer, list[Evidence]]:
+        """The answer and the ranked evidence sentences behind it (the generative answerer's passages).
+
+        ``standalone``: search this question instead of the rule-based rewrite (an LLM's rewrite).
+        """
         t0 = time.perf_counter()
         asked = clean_question(question, self.settings.max_question_chars)
         turns = _check_history(history)
         rewritten = rewrite(asked, turns)
+        rewritten_by: Literal["none", "rules", "llm"] = "rules" if rewritten.question != asked or rewritten.files else "none"
+        if standalone is not None:
+            rewritten, rewritten_by = Rewrite(clean_question(standalone, self.settings.max_question_chars)), "llm"
         standalone = rewritten.question
         with self._lock:
             retriever = self._retriever
@@ -126,6 +143,7 @@ class QAEngine:
         else:
             text = _compose(short, citations)
         return Answer(
+            rewritten_by=rewritten_by,
             question=question if isinstance(question, str) else str(question),
             standalone_question=standalone,
             text=text,
@@ -145,7 +163,7 @@ class QAEngine:
                 total_ms=round((time.perf_counter() - t0) * 1000, 3),
             ),
             corpus=str(self.index.corpus),
-        )
+        ), evidence
 
 
 def _check_history(history: Sequence[Answer] | None) -> list[Answer]:
@@ -304,21 +322,6 @@ def get_engine(corpus: Path | str | None = None, settings: Settings | None = Non
             engine = QAEngine(index)
             _engines[key] = engine
     return engine
-
-
-def answer(
-    question: str,
-    history: Sequence[Answer] | None = None,
-    *,
-    corpus: Path | str | None = None,
-    settings: Settings | None = None,
-) -> Answer:
-    """Answer a question from the documents, with verified file:line quotes.
-
-    ``history``: earlier Answers of this conversation, oldest first (for follow-ups).
-    ``corpus``: folder to answer from (default: the ``DOCQA_CORPUS`` setting, seeds/).
-    """
-    return get_engine(corpus, settings).answer(question, history)
 
 
 def reset_engines() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -55,6 +57,26 @@ class Timings(BaseModel):
     total_ms: float = Field(default=0.0, description="Whole call.")
 
 
+class GeneratedSentence(BaseModel):
+    """One sentence of an LLM's answer and what the citation check made of it."""
+
+    text: str = Field(description="The sentence as generated, with its [file:line] labels removed.")
+    supported: bool = Field(description="True when the cited passages contain its names, numbers and content words; unsupported sentences are dropped from the answer.")
+    citations: list[str] = Field(default_factory=list, description="'file:line' of the passages that support it (re-anchored; empty when unsupported).")
+    reason: str | None = Field(default=None, description="Why it was dropped, when it was.")
+
+
+class Generation(BaseModel):
+    """What the LLM did for a generative answer (``DOCQA_LLM`` set)."""
+
+    backend: str = Field(description="The LLM backend and model, e.g. 'llamacpp:gemma-3-270m...gguf'.")
+    raw: str = Field(default="", description="The model's output exactly as generated (before any check).")
+    sentences: list[GeneratedSentence] = Field(default_factory=list, description="Each generated sentence with its verdict, in order.")
+    invalid_labels: list[str] = Field(default_factory=list, description="Labels the model cited that were not among the passages it was shown (ignored).")
+    fallback: str | None = Field(default=None, description="Why the extractive answer was returned instead of the generated one; None when the generated answer is used.")
+    generate_ms: float = Field(default=0.0, description="Time spent in the LLM (prompt and generation).")
+
+
 class Answer(BaseModel):
     """The answer to one question, with its evidence."""
 
@@ -75,3 +97,22 @@ class Answer(BaseModel):
     retrieved: list[RetrievedChunk] = Field(default_factory=list, description="Chunks retrieval found, in fused order.")
     timings: Timings = Field(default_factory=Timings, description="Latency breakdown.")
     corpus: str = Field(description="Absolute path of the corpus answered from.")
+    rewritten_by: Literal["none", "rules", "llm"] = Field(
+        default="none", description="Who turned the question into standalone_question: nobody (asked as is), the rule-based rewriter, or the LLM."
+    )
+    mode: Literal["extractive", "generative"] = Field(
+        default="extractive", description="extractive: text is built from quotes; generative: text is the LLM's checked sentences, then the quotes."
+    )
+    generation: Generation | None = Field(default=None, description="The LLM's part, when DOCQA_LLM is set (including why it fell back, if it did).")
+
+
+class StreamToken(BaseModel):
+    """A piece of an answer being generated (shown as it comes; the final Answer replaces it)."""
+
+    delta: str = Field(description="New text from the model.")
+
+
+class StreamDone(BaseModel):
+    """The end of a stream: the checked, final answer."""
+
+    answer: Answer = Field(description="The final answer, citations verified.")

@@ -91,3 +91,22 @@ def test_bad_corpus_folders_raise_clear_errors(tmp_path, settings, setup, messag
     corpus = setup(tmp_path / "corpus")
     with pytest.raises(CorpusError, match=message):
         make_index(corpus, settings, "numpy").sync()
+
+
+def test_chroma_collections_get_the_measured_search_ef(tmp_path):
+    """New collections are created with SEARCH_EF; one made by an older docqa (Chroma's default 100) is raised."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from index.store import SEARCH_EF, ChromaStore
+
+    fresh = ChromaStore(tmp_path / "fresh", "docqa-fresh")
+    assert fresh._collection.configuration_json["hnsw"]["ef_search"] == SEARCH_EF
+
+    old_path = tmp_path / "old"
+    client = chromadb.PersistentClient(path=str(old_path), settings=ChromaSettings(anonymized_telemetry=False))
+    client.create_collection("docqa-old", metadata={"hnsw:space": "cosine"})
+    assert client.get_collection("docqa-old").configuration_json["hnsw"]["ef_search"] == 100
+    reopened = ChromaStore(old_path, "docqa-old")
+    assert reopened._collection.configuration_json["hnsw"]["ef_search"] == SEARCH_EF
+    assert reopened._collection.configuration_json["hnsw"]["space"] == "cosine"

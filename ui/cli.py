@@ -57,6 +57,12 @@ def render(answer: Answer) -> str:
         return f"{answer.text}\n(no passage supports an answer: evidence {answer.evidence_score:.2f} < threshold {answer.threshold:.2f})"
     if answer.disagreement:
         lines = ["The sources disagree: " + "; ".join(f"{v.value} ({', '.join(v.locations)})" for v in answer.disagreement)]
+    elif answer.mode == "generative" and answer.generation is not None:
+        from qa.grounded import cite
+
+        lines = [" ".join(cite(s.text, s.citations) for s in answer.generation.sentences if s.supported)]
+        dropped = [s for s in answer.generation.sentences if not s.supported]
+        lines += [f"(dropped, unsupported: “{s.text}”: {s.reason})" for s in dropped]
     else:
         lines = [answer.short_answer] if answer.short_answer else []
     if lines:
@@ -67,7 +73,36 @@ def render(answer: Answer) -> str:
             lines.append(f"    (restated by near-duplicate {', '.join(c.restated_in)}: the same source, not independent corroboration)")
     if answer.standalone_question != answer.question:
         lines.append(f"(searched: {answer.standalone_question})")
+    if answer.generation is not None and answer.generation.fallback:
+        lines.append(f"(extractive answer: {answer.generation.fallback})")
     return "\n".join(lines)
+
+
+def _print_streamed(answerer, question: str, history: list[Answer]) -> Answer:  # type: ignore[no-untyped-def]
+    """Answer with streaming: on a terminal the model's draft shows as it is written, then the checked
+    answer replaces it; piped output gets only the checked answer."""
+    import shutil
+
+    from qa import StreamDone, StreamToken
+
+    live = sys.stdout.isatty()
+    draft = ""
+    final: Answer | None = None
+    for event in answerer.stream(question, history):
+        if isinstance(event, StreamToken) and live:
+            if not draft:
+                sys.stdout.write("\033[2m")  # dim: a draft, not yet checked
+            draft += event.delta
+            sys.stdout.write(event.delta)
+            sys.stdout.flush()
+        elif isinstance(event, StreamDone):
+            final = event.answer
+    if draft:
+        rows = max(1, -(-len(draft) // max(shutil.get_terminal_size().columns, 1)))
+        sys.stdout.write("\033[0m\r\033[K" + "\033[1A\033[K" * (rows - 1))
+    assert final is not None
+    print(render(final))
+    return final
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
@@ -122,19 +157,22 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     clean_question(args.question, settings.max_question_chars)  # fail fast, before loading anything heavy
-    from qa import answer
+    from qa import get_answerer
 
-    result = answer(args.question, corpus=args.corpus, settings=settings)
-    print(result.model_dump_json(indent=2) if args.json else render(result))
+    answerer = get_answerer(args.corpus, settings)
+    if args.json:
+        print(answerer.answer(args.question).model_dump_json(indent=2))
+    else:
+        _print_streamed(answerer, args.question, [])
     return 0
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
     from index import load_settings
-    from qa import get_engine
+    from qa import get_answerer
 
     settings = load_settings()
-    engine = get_engine(args.corpus, settings)
+    engine = get_answerer(args.corpus, settings)
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"docqa chat over {engine.index.corpus} ({len(engine.index.chunks)} chunks). "
@@ -155,12 +193,11 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         if not line.strip():
             continue
         try:
-            result = engine.answer(line, history)
+            result = _print_streamed(engine, line, history)
         except DocqaError as exc:
             print(f"docqa: {exc}", file=sys.stderr)
             continue
         history.append(result)
-        print(render(result))
         print()
     return 0
 
