@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         description="Seconds an LLM call may take; past it the extractive answer is returned, marked as a fallback.",
     )
     llm_threads: int | None = Field(default=None, ge=1, le=256, description="llamacpp: CPU threads (unset: all cores).")
+    llm_prompt: str = Field(
+        default="auto",
+        description="Prompt style: base (labelled passages, then Question/Answer: for base models), instruct (an instruction "
+        "to cite labels and a worked example), or auto (base for the packaged Gemma 3 270M base model, instruct otherwise).",
+    )
     llm_rewrite: bool = Field(
         default=False,
         description="With an LLM: let it rewrite follow-ups into standalone questions (default: the rule-based rewriter).",
@@ -135,6 +140,20 @@ class Settings(BaseSettings):
         if not name.replace("-", "").replace("_", "").isalnum() or not name[:1].isalpha():
             raise ValueError(f"DOCQA_LLM={value!r} is not a backend name; use none, llamacpp, ollama or openai")
         return name
+
+    @field_validator("llm_prompt")
+    @classmethod
+    def _check_prompt(cls, value: str) -> str:
+        if value not in ("auto", "base", "instruct"):
+            raise ValueError(f"DOCQA_LLM_PROMPT={value!r} is not a prompt style; use auto, base or instruct")
+        return value
+
+    @property
+    def llm_prompt_style(self) -> str:
+        """The prompt style in force (``auto`` resolved)."""
+        if self.llm_prompt != "auto":
+            return self.llm_prompt
+        return "base" if self.llm == "llamacpp" and not self.llm_model else "instruct"
 
     @model_validator(mode="after")
     def _check_llm(self) -> Settings:

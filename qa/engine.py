@@ -42,6 +42,12 @@ class QAEngine:
         self._partners = index.duplicate_partners()
         self._readers: dict[int, int] = {}  # id(retriever) -> answers in flight on it
 
+    @property
+    def lower_vocab(self) -> frozenset[str]:
+        """Lower-cased words of the current snapshot (tells names from common words)."""
+        with self._lock:
+            return self._retriever.lower_vocab
+
     def refresh(self) -> None:
         """Take a new snapshot of the index (after ``index.sync()``)."""
         retriever = HybridRetriever(self.index.chunks, self.index.embedder, self.index.store, self.settings.top_k, self.mode)

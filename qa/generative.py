@@ -24,6 +24,7 @@ from .engine import QAEngine, _compose
 from .evidence import Evidence
 from .grounded import Passage, build_prompt, cite, ground
 from .models import Answer, Citation, GeneratedSentence, Generation, StreamDone, StreamToken
+from .short_answer import extract
 from .verify import verified
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ class GenerativeEngine:
             yield StreamDone(answer=self._fallback(extractive, generation, "the sources disagree; the values are listed with their sources"))
             return
         passages = _passages(extractive, evidence)
-        prompt = build_prompt(extractive.standalone_question, passages)
+        prompt = build_prompt(extractive.standalone_question, passages, self.settings.llm_prompt_style)
         g0 = time.perf_counter()
         raw = ""
         try:
@@ -164,7 +165,14 @@ class GenerativeEngine:
         yield StreamDone(answer=self._checked(extractive, passages, generation, t0))
 
     def _checked(self, extractive: Answer, passages: list[Passage], generation: Generation, t0: float) -> Answer:
-        result = ground(generation.raw, passages, extractive.standalone_question)
+        question = extractive.standalone_question
+        vocab = self.engine.lower_vocab
+
+        def reader(text: str) -> str | None:
+            span = extract(question, text, vocab)
+            return span.text if span is not None else None
+
+        result = ground(generation.raw, passages, question, reader)
         generation.invalid_labels = result.invalid_labels
         if result.unknown:
             return self._fallback(extractive, generation, "the model found no answer in the passages")

@@ -71,9 +71,9 @@ def last_question(prompt: str) -> str:
 
 
 def passages_of(prompt: str) -> dict[str, str]:
-    """label -> passage text, for the passages after the prompt's worked example."""
-    body = prompt.split("\n\n")[-1]
-    return {m.group(1): m.group(2) for m in re.finditer(r"^\[([^\]]+)\] (.*)$", body, re.MULTILINE)}
+    """label -> passage text, for the passages of a prompt (the worked example's guide.txt excluded)."""
+    found = re.finditer(r"^\[([^\]]+)\] (.*)$", prompt, re.MULTILINE)
+    return {m.group(1): m.group(2) for m in found if not m.group(1).startswith("guide.txt:")}
 
 
 def careful_reader(prompt: str) -> str:

@@ -53,8 +53,19 @@ def test_parse_splits_sentences_and_labels(output, claims):
 
 def test_prompt_lists_passages_with_labels_and_ends_with_the_question():
     prompt = build_prompt("Who founded the museum?", PASSAGES)
+    assert prompt.startswith("Answer the question in one short sentence using only the passages, and cite the label")
     assert "[museum.txt:2] Its founder was Maria Lopez, a shipbuilder.\n" in prompt
     assert prompt.endswith("Question: Who founded the museum?\nAnswer:")
+
+
+def test_base_prompt_is_the_three_best_passages_and_the_question():
+    extra = Passage("museum.txt", 5, 0, 10, "Fourth one")
+    assert build_prompt("Who founded the museum?", [*PASSAGES, extra], "base") == (
+        "[museum.txt:2] Its founder was Maria Lopez, a shipbuilder.\n"
+        "[museum.txt:1] The Harbor Museum opened in 1931.\n"
+        "[museum.txt:4] The museum holds 4,000 model ships.\n\n"
+        "Question: Who founded the museum?\nAnswer:"
+    )
 
 
 # --------------------------------------------------------------------------- grounding
@@ -270,3 +281,20 @@ def test_cli_ask_and_chat_use_the_configured_llm(tiny, monkeypatch, capsys, fake
     out = capsys.readouterr().out
     assert "The old bridge was built in 1887 by the Calder company [no_newline.md:3]" in out
     assert "The lamp was lit every night at dusk [notes/crlf.txt:3]" in out
+
+
+def test_a_passage_that_answers_something_else_does_not_support_the_claim():
+    """'Russia' occurs in the passage, but the passage's answer to the question is ISIS."""
+    isis = Passage("news.txt", 3, 0, 80, "While ISIS claimed responsibility for the attack, officials warned about attacks in Russia.")
+    question = "Who claimed responsibility for the attack?"
+
+    def reader(text: str) -> str | None:
+        from qa import extract
+
+        span = extract(question, text)
+        return span.text if span else None
+
+    assert reader(isis.text) == "ISIS"
+    g = ground("Russia [news.txt:3]", [isis], question, reader)
+    assert g.kept == [] and g.dropped == [("Russia", "the cited passage answers \u201cISIS\u201d")]
+    assert ground("ISIS claimed it [news.txt:3].", [isis], question, reader).kept == [("ISIS claimed it.", [isis])]
