@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("suites", nargs="*", default=["seeds"], help="suite names (seeds, squad) or JSONL paths; default: seeds")
     parser.add_argument("--sample", type=int, help="seeded random sample of N cases per suite")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}")
+    parser.add_argument("--systems", help=f"comma-separated, from {', '.join(SYSTEMS)} (default: all but generative; "
+                        "generative too when DOCQA_LLM is set)")
     parser.add_argument("--squad-root", type=Path, default=DEFAULT_SQUAD, help="folder with questions.jsonl and docs/")
     parser.add_argument("--corpus", type=Path, help="corpus for a suite given by path")
     parser.add_argument("--json", type=Path, help="write all results as JSON here")
@@ -38,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.sample is not None and args.sample < 1:
             raise DocqaError(f"--sample {args.sample} must be at least 1")
-        systems = [s.strip() for s in args.systems.split(",") if s.strip()]
         settings = load_settings()
+        default = [s for s in SYSTEMS if s != "generative" or settings.llm != "none"]
+        systems = [s.strip() for s in args.systems.split(",") if s.strip()] if args.systems else default
         reports = []
         for name in args.suites:
             cases, corpus = load_named(name, args.squad_root, args.corpus)

@@ -37,6 +37,10 @@ class TurnResult(BaseModel):
     citation_precision: float | None = Field(description="Share of citations on gold lines (None when nothing to judge).")
     gold_rank: int | None = Field(description="1-based rank of the first gold line among retrieved lines (None if absent).")
     latency_ms: float = Field(description="Wall time of the answer call.")
+    mode: str = Field(default="extractive", description="extractive, or generative when an LLM's checked sentences are the answer.")
+    generated_correct: bool | None = Field(
+        default=None, description="Generative answers only: the expected pattern occurs in the LLM's kept sentences alone (quotes excluded)."
+    )
 
 
 class Metrics(BaseModel):
@@ -57,6 +61,12 @@ class Metrics(BaseModel):
     latency_p50_ms: float = Field(description="Median latency.")
     latency_p95_ms: float = Field(description="95th percentile latency.")
     accuracy_by_kind: dict[str, float] = Field(description="Answer accuracy per case kind.")
+    generative_share: float | None = Field(
+        default=None, description="Share of answerable turns answered by the LLM's checked sentences (None: no LLM in this system)."
+    )
+    generated_accuracy: float | None = Field(
+        default=None, description="Of the generative answers, the share whose kept sentences alone match the expected answer."
+    )
     abstention_recall_by_tag: dict[str, float] = Field(
         default_factory=dict, description="Abstention recall per tag of the turns that should abstain (off-topic, uncovered, false-premise)."
     )
@@ -91,6 +101,7 @@ def retrieved_lines(answer: Answer) -> list[str]:
 def score_turn(case: Case, index: int, turn: Turn, answer: Answer, corpus: Path, latency_ms: float) -> TurnResult:
     """Score one answered turn against its expectations."""
     cited = [c.location for c in answer.citations]
+    generated_correct: bool | None = None
     invalid = [c.location for c in answer.citations if not citation_is_verbatim(corpus, c)]
     retrieved = retrieved_lines(answer)
     gold = set(turn.evidence)
@@ -99,6 +110,9 @@ def score_turn(case: Case, index: int, turn: Turn, answer: Answer, corpus: Path,
         evidence_hit = first_on_gold = precision = None
     else:
         matched = any(re.search(p, answer.text, re.IGNORECASE) for p in turn.expect)
+        if answer.mode == "generative" and answer.generation is not None:
+            kept = " ".join(s.text for s in answer.generation.sentences if s.supported)
+            generated_correct = any(re.search(p, kept, re.IGNORECASE) for p in turn.expect)
         correct = not answer.abstained and matched
         evidence_hit = bool(gold & set(cited)) if gold else None
         first_on_gold = (bool(cited) and cited[0] in gold) if gold else None
@@ -110,6 +124,7 @@ def score_turn(case: Case, index: int, turn: Turn, answer: Answer, corpus: Path,
         abstain_expected=turn.abstain, text=answer.text, abstained=answer.abstained, citations=cited,
         invalid_citations=invalid, retrieved=retrieved, correct=correct, evidence_hit=evidence_hit,
         first_citation_on_gold=first_on_gold, citation_precision=precision, gold_rank=rank, latency_ms=round(latency_ms, 3),
+        mode=answer.mode, generated_correct=generated_correct,
     )
 
 
@@ -153,6 +168,8 @@ def summarize(results: list[TurnResult]) -> Metrics:
         latency_p50_ms=round(statistics.median(latencies), 2) if latencies else 0.0,
         latency_p95_ms=percentile(latencies, 0.95),
         accuracy_by_kind={k: _mean([float(v) for v in vs]) for k, vs in sorted(by_kind.items())},
+        generative_share=_mean([float(r.mode == "generative") for r in answerable]) if any(r.mode == "generative" for r in results) else None,
+        generated_accuracy=_mean([float(bool(r.generated_correct)) for r in answerable if r.mode == "generative"]) if any(r.mode == "generative" for r in results) else None,
         abstention_recall_by_tag={
             tag: _mean([float(r.abstained) for r in should if tag in r.tags]) for tag in sorted({t for r in should for t in r.tags})
         },

@@ -19,6 +19,8 @@ ROWS = [
     ("hit_at_1", "hit@1"),
     ("hit_at_5", "hit@5"),
     ("mrr_at_10", "MRR@10"),
+    ("generative_share", "generative share"),
+    ("generated_accuracy", "generated-sentence accuracy"),
     ("latency_p50_ms", "latency p50 ms"),
     ("latency_p95_ms", "latency p95 ms"),
 ]

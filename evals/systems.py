@@ -3,6 +3,8 @@
 - ``full``: hybrid retrieval (dense + BM25) with sentence evidence (the product).
 - ``bm25``: the same answerer on BM25 retrieval alone.
 - ``dense``: the same answerer on dense retrieval alone.
+- ``generative``: the full pipeline with the LLM of ``DOCQA_LLM`` writing the answer (its
+  sentences checked against the quotes; the extractive answer when nothing checks out).
 - ``llamaindex``: a plain llama-index ``VectorStoreIndex`` with default settings (default
   ``SentenceSplitter`` chunking, in-memory vector store) and the same embedding model; it
   answers with the top chunk's text and cites the chunk's first line. It never abstains.
@@ -15,9 +17,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from index import CorpusIndex, Embedder, Settings
-from qa import Answer, Citation, QAEngine, RetrievedChunk, Timings
+from qa import Answer, Citation, GenerativeEngine, QAEngine, RetrievedChunk, Timings, make_llm
 
-SYSTEMS = ("full", "bm25", "dense", "llamaindex")
+SYSTEMS = ("full", "bm25", "dense", "llamaindex", "generative")
 
 
 class System(Protocol):
@@ -29,11 +31,12 @@ class System(Protocol):
 
 
 class PipelineSystem:
-    """The docqa answerer, with a chosen retrieval mode."""
+    """The docqa answerer, with a chosen retrieval mode (and optionally an LLM writing the answer)."""
 
-    def __init__(self, name: str, index: CorpusIndex, mode: str) -> None:
+    def __init__(self, name: str, index: CorpusIndex, mode: str, llm: Any = None) -> None:
         self.name = name
-        self.engine = QAEngine(index, mode=mode)  # type: ignore[arg-type]
+        engine = QAEngine(index, mode=mode)  # type: ignore[arg-type]
+        self.engine: QAEngine | GenerativeEngine = engine if llm is None else GenerativeEngine(engine, llm)
 
     def answer(self, question: str, history: list[Answer]) -> Answer:
         return self.engine.answer(question, history)
@@ -123,6 +126,13 @@ def build_systems(corpus: Path, settings: Settings, names: list[str]) -> list[Sy
     for name in names:
         if name == "llamaindex":
             systems.append(LlamaIndexBaseline(corpus, index.embedder))
+        elif name == "generative":
+            llm = make_llm(settings)
+            if llm is None:
+                from index import DocqaError
+
+                raise DocqaError("the generative system needs an LLM: set DOCQA_LLM (e.g. DOCQA_LLM=llamacpp, see README)")
+            systems.append(PipelineSystem(name, index, "hybrid", llm))
         else:
             systems.append(PipelineSystem(name, index, modes[name]))
     return systems

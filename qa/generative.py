@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from index import QuestionError
 
-from .engine import QAEngine, _compose
+from .engine import SUPPORT_RATIO, QAEngine, _compose
 from .evidence import Evidence
 from .grounded import Passage, build_prompt, cite, ground
 from .models import Answer, Citation, GeneratedSentence, Generation, StreamDone, StreamToken
@@ -213,14 +213,22 @@ class GenerativeEngine:
 
 
 def _passages(answer: Answer, evidence: list[Evidence]) -> list[Passage]:
-    """The extractive answer's citations first, then the best other evidence sentences, without repeats."""
+    """The passages the model may answer from: the extractive answer's citations first, then the other
+    evidence sentences scoring at least ``SUPPORT_RATIO`` of the best (the bar the extractive answer's
+    own quotes clear), without repeats.
+
+    A sentence below that bar mentions the question's words only in passing; on the seeds suite the
+    model answered from such sentences ("The Taliban" for who leads IS-K, from "work with the Afghan
+    Taliban, who are opposed by IS-K") and the words-only check let it through.
+    """
+    best = max([e.score for e in evidence] + [c.score for c in answer.citations], default=0.0)
     out: list[Passage] = []
     seen: set[tuple[str, int, str]] = set()
-    candidates = [(c.file, c.line, c.start, c.end, c.quote) for c in answer.citations]
-    candidates += [(e.chunk.file, e.span.line, e.span.start, e.span.end, e.quote) for e in evidence]
-    for file, line, start, end, quote in candidates:
+    candidates = [(c.file, c.line, c.start, c.end, c.quote, c.score) for c in answer.citations]
+    candidates += [(e.chunk.file, e.span.line, e.span.start, e.span.end, e.quote, e.score) for e in evidence]
+    for file, line, start, end, quote, score in candidates:
         key = (file, line, re.sub(r"\s+", " ", quote.strip().lower()))
-        if key in seen or not quote.strip():
+        if key in seen or not quote.strip() or score < SUPPORT_RATIO * best:
             continue
         seen.add(key)
         out.append(Passage(file, line, start, end, quote))

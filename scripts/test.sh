@@ -2,7 +2,7 @@
 # Install, then lint, type-check, run the eval gate and the whole test suite, offline (the command CI runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+DOCQA_EXTRAS=dev,llm bash scripts/install.sh
 bash scripts/install-browser.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False GRADIO_ANALYTICS_ENABLED=False
 .venv/bin/python -m ruff check qa index ui evals tests

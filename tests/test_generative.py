@@ -178,7 +178,9 @@ def test_unsupported_sentence_is_dropped_from_the_answer(gen, tiny):
     ],
 )
 def test_model_failure_or_timeout_falls_back_to_the_extractive_answer(gen, kwargs, reason):
-    script = (lambda p: "Tomas Berg was the lighthouse keeper at the old harbour for many long years [notes/crlf.txt:2].")
+    def script(prompt: str) -> str:
+        return "Tomas Berg was the lighthouse keeper at the old harbour for many long years [notes/crlf.txt:2]."
+
     engine, _ = gen(script, **kwargs)
     a = engine.answer("Who was the lighthouse keeper?")
     assert a.mode == "extractive" and a.generation.fallback == reason
@@ -298,3 +300,22 @@ def test_a_passage_that_answers_something_else_does_not_support_the_claim():
     g = ground("Russia [news.txt:3]", [isis], question, reader)
     assert g.kept == [] and g.dropped == [("Russia", "the cited passage answers \u201cISIS\u201d")]
     assert ground("ISIS claimed it [news.txt:3].", [isis], question, reader).kept == [("ISIS claimed it.", [isis])]
+
+
+def test_web_chat_streams_the_draft_then_shows_checked_sentences_with_chips(tiny, tmp_path, fake_llm):
+    from ui.app import Handlers
+    from ui.service import DocqaService
+
+    fake_llm(lambda p: "Tomas Berg was the keeper [notes/crlf.txt:2]. He retired in 1950 [notes/crlf.txt:2].")
+    settings = load_settings(home=tmp_path / "home", llm="fake")
+    service = DocqaService(tiny, settings, embedder=HashingEmbedder(), store="numpy")
+    steps = list(Handlers(service).respond("Who was the lighthouse keeper?", [], []))
+    bubbles = [messages[-1]["content"] for messages, _, _ in steps]
+    drafts = [b for b in bubbles if "docqa-draft" in b]
+    assert len(drafts) >= 4 and "not yet checked" in drafts[0]
+    assert "He retired in 1950" in drafts[-1]  # the draft shows everything the model wrote
+    final = bubbles[-1]
+    assert 'class="docqa-generated">Tomas Berg was the keeper. <button' in final
+    assert 'data-ref="notes/crlf.txt:2' in final
+    assert "<s>He retired in 1950.</s> (retired, 1950 not in the cited passages)" in final
+    assert steps[-1][1][-1].mode == "generative"

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index import DocqaError
-from qa.models import Answer
+from qa.models import Answer, StreamDone, StreamToken
 
-from .html import answer_html, message_html, short_html, source_html, status_html
+from .html import answer_html, draft_html, message_html, short_html, source_html, status_html
 from .service import DocqaService
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ CSS = """
 #docqa-cite-ref, #docqa-cite-open { display: none !important; }
 .docqa-answer { line-height: 1.45; }
 .docqa-short { font-weight: 700; font-size: 1.1em; margin-bottom: 0.3em; }
+.docqa-generated { font-size: 1.05em; margin-bottom: 0.4em; line-height: 1.6; }
+.docqa-draft > div:last-child { opacity: 0.7; }
 .docqa-quotes { margin: 0.2em 0 0 1.1em; padding: 0; }
 .docqa-quote { margin-bottom: 0.35em; }
 .docqa-cite { font-family: ui-monospace, monospace; font-size: 0.85em; border: 1px solid #6366f1; border-radius: 999px;
@@ -124,12 +126,21 @@ class Handlers:
         messages.append(_user_message(question))
         messages.append(_assistant('<div class="docqa-note">Searching the documents…</div>'))
         yield list(messages), list(history), ""
+        result: Answer | None = None
+        draft = ""
         try:
-            result = self.service.ask(question, history)
+            for event in self.service.ask_stream(question, history):
+                if isinstance(event, StreamToken):
+                    draft += event.delta
+                    messages[-1] = _assistant(draft_html(draft))
+                    yield list(messages), list(history), ""
+                elif isinstance(event, StreamDone):
+                    result = event.answer
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a 500
             messages[-1] = _assistant(message_html(_error_text(exc)))
             yield list(messages), list(history), ""
             return
+        assert result is not None
         messages[-1] = _assistant(short_html(result))
         yield list(messages), list(history), ""
         messages[-1] = _assistant(answer_html(result, self.service.duplicate_partners()))

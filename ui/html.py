@@ -84,12 +84,41 @@ def answer_html(answer: Answer, partners: dict[str, set[str]] | None = None) -> 
             chips = " ".join(chip(loc) for loc in value.locations)
             parts.append(f"<li><strong>{escape(value.value)}</strong> according to {chips}</li>")
         parts.append("</ul></div>")
+    elif answer.mode == "generative" and answer.generation is not None:
+        parts.append(_generated(answer))
     elif answer.short_answer:
         parts.append(f'<div class="docqa-short">{escape(answer.short_answer)}</div>')
+    if answer.generation is not None and answer.generation.fallback:
+        parts.append(f'<div class="docqa-note docqa-fallback">Extractive answer: {escape(answer.generation.fallback)}.</div>')
     parts.append('<ul class="docqa-quotes">')
     parts.extend(_quote(c, twins) for c, twins in zip(answer.citations, _twins(answer, partners or {}), strict=True))
     parts.append("</ul></div>")
     return "".join(parts)
+
+
+def _generated(answer: Answer) -> str:
+    """The LLM's checked sentences, each with its chips; dropped sentences listed apart, struck through."""
+    assert answer.generation is not None
+    quotes = {c.location: c for c in answer.citations}
+    kept = []
+    for s in answer.generation.sentences:
+        if s.supported:
+            chips = " ".join(chip(loc, quotes[loc].start, quotes[loc].end) if loc in quotes else chip(loc) for loc in s.citations)
+            kept.append(f"{escape(s.text)} {chips}")
+    out = f'<div class="docqa-generated">{" ".join(kept)}</div>'
+    dropped = [s for s in answer.generation.sentences if not s.supported]
+    if dropped:
+        items = "".join(f"<li><s>{escape(s.text)}</s> ({escape(s.reason or 'unsupported')})</li>" for s in dropped)
+        out += f'<div class="docqa-note docqa-dropped">Removed, not supported by the documents:<ul>{items}</ul></div>'
+    return out
+
+
+def draft_html(text: str) -> str:
+    """The model's answer while it is being written, marked as not yet checked."""
+    return (
+        '<div class="docqa-answer docqa-draft"><div class="docqa-note">Writing (not yet checked against the documents)…</div>'
+        f"<div>{escape(text)}</div></div>"
+    )
 
 
 def source_html(view: SourceView) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -21,8 +21,11 @@ from index.corpus_index import ProgressCallback
 from index.duplicates import DuplicatePair
 from index.embedder import Embedder
 from index.models import IndexReport, SkippedFile
+from qa.answerer import Answerer
 from qa.engine import QAEngine
-from qa.models import Answer
+from qa.generative import GenerativeEngine
+from qa.llm import make_llm
+from qa.models import Answer, StreamDone, StreamToken
 
 from .uploads import SavedUpload, save_uploads
 
@@ -130,9 +133,20 @@ class DocqaService:
         return self.index.duplicate_partners()
 
     # ------------------------------------------------------------------ answering
+    @property
+    def answerer(self) -> Answerer:
+        """The engine, wrapped by the generative answerer when ``DOCQA_LLM`` is set (the model loads on first use)."""
+        llm = make_llm(self.settings)
+        engine = self.engine
+        return engine if llm is None else GenerativeEngine(engine, llm)
+
     def ask(self, question: str, history: Sequence[Answer] | None = None) -> Answer:
         """Answer with the conversation's earlier answers as context (follow-ups)."""
-        return self.engine.answer(question, history)
+        return self.answerer.answer(question, history)
+
+    def ask_stream(self, question: str, history: Sequence[Answer] | None = None) -> Iterator[StreamToken | StreamDone]:
+        """The answer as it is generated (tokens, when an LLM writes it), then the checked answer."""
+        return self.answerer.stream(question, history)
 
     # ------------------------------------------------------------------ sources
     def open_source(self, ref: str) -> SourceView:
