@@ -277,12 +277,12 @@ def test_cli_ask_and_chat_use_the_configured_llm(tiny, monkeypatch, capsys, fake
     monkeypatch.setenv("DOCQA_LLM", "fake")
     assert main(["ask", "Who was the lighthouse keeper?", "--corpus", str(tiny)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("The lighthouse keeper was Tomas Berg [notes/crlf.txt:2]\n\nnotes/crlf.txt:2  “The lighthouse keeper was Tomas Berg.”")
+    assert out.startswith("The lighthouse keeper was Tomas Berg [notes/crlf.txt:2].\n\nnotes/crlf.txt:2  “The lighthouse keeper was Tomas Berg.”")
     monkeypatch.setattr("sys.stdin", io.StringIO("Who built the old bridge?\nWhen was the lamp lit?\n"))
     assert main(["chat", "--corpus", str(tiny)]) == 0
     out = capsys.readouterr().out
-    assert "The old bridge was built in 1887 by the Calder company [no_newline.md:3]" in out
-    assert "The lamp was lit every night at dusk [notes/crlf.txt:3]" in out
+    assert "The old bridge was built in 1887 by the Calder company [no_newline.md:3]." in out
+    assert "The lamp was lit every night at dusk [notes/crlf.txt:3]." in out
 
 
 def test_a_passage_that_answers_something_else_does_not_support_the_claim():
