@@ -110,8 +110,16 @@ class HybridRetriever:
         else:
             # Over-fetch and keep only chunks of this snapshot: while a re-index runs, the shared store already holds
             # new chunks this snapshot does not know, and they must not push known ones out of the top k.
-            found = self.store.query(np.asarray(vector), self.top_k + max(DENSE_OVERFETCH, self.top_k))
-            dense = [(cid, s) for cid, s in found if cid in self.by_id][: self.top_k]
+            # After an interrupted re-index the store can hold many such vectors (until the next sync removes them):
+            # then widen the query until k known chunks are found or the store is exhausted.
+            want = min(self.top_k, len(self.by_id))
+            n = self.top_k + max(DENSE_OVERFETCH, self.top_k)
+            while True:
+                found = self.store.query(np.asarray(vector), n)
+                dense = [(cid, s) for cid, s in found if cid in self.by_id][: self.top_k]
+                if len(dense) >= want or len(found) < n:
+                    break
+                n *= 4
         lexical: list[tuple[str, float]] = []
         terms = content_terms(question)
         if self._bm25 is not None and terms and self.mode != "dense":

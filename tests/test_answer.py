@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from index import CorpusIndex, HashingEmbedder, QuestionError, load_settings
@@ -93,3 +94,21 @@ def test_question_limit_is_a_setting(tiny, tmp_path, monkeypatch):
 def test_answer_round_trips_as_json(engine):
     a = engine.answer("Who was the lighthouse keeper?")
     assert Answer.model_validate_json(a.model_dump_json()) == a
+
+
+def test_dense_retrieval_widens_past_vectors_the_snapshot_does_not_know(tiny, settings):
+    """After an interrupted re-index the store may hold many vectors the manifest does not know (until the next
+    sync removes them); they must not push the known chunks out of the dense results."""
+    embedder = HashingEmbedder()
+    index = CorpusIndex(tiny, settings, embedder=embedder, store="numpy")
+    index.sync()
+    question = "Who was the lighthouse keeper?"
+    keeper = next(c for c in index.chunks if "Tomas Berg" in c.text)
+    strangers = [keeper.model_copy(update={"id": f"orphan-{i}"}) for i in range(200)]
+    index.store.upsert(strangers, np.repeat(embedder.embed([question]), len(strangers), axis=0))
+    engine = QAEngine(index)
+    retrieval = engine._retriever.retrieve(question)
+    assert all(not c.chunk_id.startswith("orphan-") for c in retrieval.chunks)
+    assert sum(c.dense_score is not None for c in retrieval.chunks) == min(settings.top_k, len(index.chunks))
+    a = engine.answer(question)
+    assert a.citations[0].location == "notes/crlf.txt:2" and a.short_answer == "Tomas Berg"
