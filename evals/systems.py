@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from index import CorpusIndex, Embedder, Settings
-from qa import Answer, Citation, GenerativeEngine, QAEngine, RetrievedChunk, Timings, make_llm
+from qa import Answer, Citation, QAEngine, RetrievedChunk, Timings, make_llm, with_llm
 
 SYSTEMS = ("full", "bm25", "dense", "llamaindex", "generative")
 
@@ -35,8 +35,7 @@ class PipelineSystem:
 
     def __init__(self, name: str, index: CorpusIndex, mode: str, llm: Any = None) -> None:
         self.name = name
-        engine = QAEngine(index, mode=mode)  # type: ignore[arg-type]
-        self.engine: QAEngine | GenerativeEngine = engine if llm is None else GenerativeEngine(engine, llm)
+        self.engine = with_llm(QAEngine(index, mode=mode), llm)  # type: ignore[arg-type]
 
     def answer(self, question: str, history: list[Answer]) -> Answer:
         return self.engine.answer(question, history)

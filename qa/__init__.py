@@ -1,6 +1,6 @@
 """Retrieval and answers: hybrid search, sentence evidence, verified file:line citations, optional LLM."""
 
-from .answerer import Answerer, answer, get_answerer
+from .answerer import Answerer, answer, get_answerer, with_llm
 from .engine import ABSTAIN_TEXT, QAEngine, get_engine, reset_engines
 from .followup import Rewrite, rewrite
 from .generative import GenerativeEngine
@@ -55,4 +55,5 @@ __all__ = [
     "reset_engines",
     "reset_llms",
     "rewrite",
+    "with_llm",
 ]

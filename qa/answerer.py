@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from index import CorpusIndex, Settings, load_settings
 
-from .engine import get_engine
+from .engine import QAEngine, get_engine
 from .generative import GenerativeEngine
 from .llm import make_llm
 from .models import Answer, StreamDone, StreamToken
+
+if TYPE_CHECKING:
+    from llama_index.core.llms import LLM
 
 
 class Answerer(Protocol):
@@ -25,12 +28,16 @@ class Answerer(Protocol):
     def stream(self, question: str, history: Sequence[Answer] | None = None) -> Iterator[StreamToken | StreamDone]: ...
 
 
+def with_llm(engine: QAEngine, llm: LLM | None) -> Answerer:
+    """``engine`` itself, or the generative answerer over it when there is an LLM."""
+    return engine if llm is None else GenerativeEngine(engine, llm)
+
+
 def get_answerer(corpus: Path | str | None = None, settings: Settings | None = None) -> Answerer:
     """The answerer for a corpus per settings: extractive (``DOCQA_LLM=none``) or generative."""
     settings = settings or load_settings()
     llm = make_llm(settings)  # first: a bad LLM setting fails before any indexing
-    engine = get_engine(corpus, settings)
-    return engine if llm is None else GenerativeEngine(engine, llm)
+    return with_llm(get_engine(corpus, settings), llm)
 
 
 def answer(

@@ -42,6 +42,10 @@ class QAEngine:
         self._partners = index.duplicate_partners()
         self._readers: dict[int, int] = {}  # id(retriever) -> answers in flight on it
 
+    def verified(self, citations: list[Citation]) -> list[Citation]:
+        """The citations whose quote is still verbatim on its line of the file on disk."""
+        return verified(citations, self._lines)
+
     @property
     def lower_vocab(self) -> frozenset[str]:
         """Lower-cased words of the current snapshot (tells names from common words)."""
@@ -130,7 +134,7 @@ class QAEngine:
                 short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
             citations = [_citation(e, restated) for e in chosen]
         t2 = time.perf_counter()
-        citations = verified(citations, self._lines)
+        citations = self.verified(citations)
         if not abstained and not citations:
             abstained, short = True, None
             logger.warning("no citation survived verification; abstaining")

@@ -18,14 +18,12 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from index import QuestionError
-
 from .engine import SUPPORT_RATIO, QAEngine, _compose
 from .evidence import Evidence
 from .grounded import Passage, build_prompt, cite, ground
 from .models import Answer, Citation, GeneratedSentence, Generation, StreamDone, StreamToken
+from .question import clean_question
 from .short_answer import extract
-from .verify import verified
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
@@ -132,8 +130,6 @@ class GenerativeEngine:
         t0 = time.perf_counter()
         standalone = None
         if self.settings.llm_rewrite and history:
-            from .question import clean_question
-
             clean_question(question, self.settings.max_question_chars)  # bad questions fail before the model runs
             standalone = self.rewrite(question, history)
         extractive, evidence = self.engine.answer_with_evidence(question, history, standalone)
@@ -152,8 +148,6 @@ class GenerativeEngine:
             for delta in self._generate(prompt):
                 raw += delta
                 yield StreamToken(delta=delta)
-        except QuestionError:
-            raise
         except Exception as exc:  # timeouts, connection errors, model errors: all fall back the same way
             generation.raw = raw
             generation.generate_ms = round((time.perf_counter() - g0) * 1000, 1)
@@ -176,19 +170,18 @@ class GenerativeEngine:
         generation.invalid_labels = result.invalid_labels
         if result.unknown:
             return self._fallback(extractive, generation, "the model found no answer in the passages")
-        scores = {(c.file, c.line, c.start): c for c in extractive.citations}
-        citations: list[Citation] = []
+        # A passage the extractive answer already quotes keeps its score; the others get one from their position.
+        known = {(c.file, c.line, c.start): c for c in extractive.citations}
+        cited: dict[str, Citation] = {}
         sentences: list[GeneratedSentence] = []
         for text, support in result.kept:
-            cites = []
-            for p in support:
-                known = scores.get((p.file, p.line, p.start))
-                citation = known or Citation(file=p.file, line=p.line, quote=p.text, start=p.start, end=p.end, score=0.0)
-                if verified([citation], self.engine._lines):
-                    cites.append(citation)
+            cites = [known.get((p.file, p.line, p.start))
+                     or Citation(file=p.file, line=p.line, quote=p.text, start=p.start, end=p.end, score=0.0) for p in support]
+            cites = self.engine.verified(cites)
             if cites:
                 sentences.append(GeneratedSentence(text=text, supported=True, citations=[c.location for c in cites]))
-                citations += [c for c in cites if c.location not in {x.location for x in citations}]
+                for c in cites:
+                    cited.setdefault(c.location, c)
             else:
                 sentences.append(GeneratedSentence(text=text, supported=False, reason="its quotes are no longer verbatim in the files"))
         sentences += [GeneratedSentence(text=t, supported=False, reason=r) for t, r in result.dropped]
@@ -198,7 +191,8 @@ class GenerativeEngine:
             return self._fallback(extractive, generation, "nothing the model wrote is supported by the passages")
         body = " ".join(cite(s.text, s.citations) for s in kept)
         short = extractive.short_answer
-        if short is not None and (short.lower() not in body.lower() or not citations or short not in citations[0].quote):
+        citations = list(cited.values())
+        if short is not None and (short.lower() not in body.lower() or short not in citations[0].quote):
             short = None
         timings = extractive.timings.model_copy(update={"total_ms": round((time.perf_counter() - t0) * 1000, 3)})
         return extractive.model_copy(update={

@@ -9,11 +9,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
 from llama_index.core.llms.callbacks import llm_completion_callback
 from pydantic import PrivateAttr
+
+from index import CorpusIndex, HashingEmbedder, load_settings
+from qa import GenerativeEngine, QAEngine, make_llm
 
 
 class ScriptedLLM(CustomLLM):
@@ -83,3 +87,13 @@ def careful_reader(prompt: str) -> str:
     q = set(last_question(prompt).lower().rstrip("?").split())
     label, text = max(passages_of(prompt).items(), key=lambda kv: len(q & set(kv[1].lower().split())))
     return f" {text.rstrip('.')} [{label}].\nQuestion: this line is past the stop and never read"
+
+
+def generative_engine(corpus: Path, home: Path, **settings: Any) -> GenerativeEngine:
+    """The generative engine over ``corpus`` with the test embedder, the exact store and the LLM ``settings`` name."""
+    config = load_settings(home=home, **settings)
+    index = CorpusIndex(corpus, config, embedder=HashingEmbedder(), store="numpy")
+    index.sync()
+    llm = make_llm(config)
+    assert llm is not None, "these settings configure no LLM"
+    return GenerativeEngine(QAEngine(index), llm)

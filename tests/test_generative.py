@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from index import ConfigError, CorpusIndex, HashingEmbedder, load_settings
+from index import ConfigError, HashingEmbedder, load_settings
 from qa import (
     GenerativeEngine,
     Passage,
@@ -25,7 +25,7 @@ from qa import (
 )
 
 from .conftest import assert_verbatim
-from .fakes import ScriptedLLM, careful_reader
+from .fakes import ScriptedLLM, careful_reader, generative_engine
 
 FOUNDER = Passage("museum.txt", 2, 0, 43, "Its founder was Maria Lopez, a shipbuilder.")
 OPENED = Passage("museum.txt", 1, 0, 33, "The Harbor Museum opened in 1931.")
@@ -135,12 +135,7 @@ def fake_llm():
 def gen(tiny, tmp_path, fake_llm):
     def build(script=careful_reader, **overrides) -> tuple[GenerativeEngine, list[ScriptedLLM]]:  # type: ignore[no-untyped-def]
         made = fake_llm(script, **{k: overrides.pop(k) for k in ("delay", "error") if k in overrides})
-        settings = load_settings(home=tmp_path / "home", llm="fake", **overrides)
-        index = CorpusIndex(tiny, settings, embedder=HashingEmbedder(), store="numpy")
-        index.sync()
-        llm = make_llm(settings)
-        assert llm is not None
-        return GenerativeEngine(QAEngine(index), llm), made
+        return generative_engine(tiny, tmp_path / "home", llm="fake", **overrides), made
 
     return build
 

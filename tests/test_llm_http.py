@@ -14,11 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from index import CorpusIndex, HashingEmbedder, load_settings
-from qa import GenerativeEngine, QAEngine, make_llm, reset_llms
+from qa import reset_llms
 
 from .conftest import assert_verbatim
-from .fakes import careful_reader
+from .fakes import careful_reader, generative_engine
 
 pytest.importorskip("llama_index.llms.openai_like", reason="the [llm] extra is not installed")
 pytest.importorskip("llama_index.llms.ollama", reason="the [llm] extra is not installed")
@@ -117,15 +116,6 @@ def server():
     reset_llms()
 
 
-def _engine(tiny, tmp_path, **overrides) -> GenerativeEngine:  # type: ignore[no-untyped-def]
-    settings = load_settings(home=tmp_path / "home", **overrides)
-    index = CorpusIndex(tiny, settings, embedder=HashingEmbedder(), store="numpy")
-    index.sync()
-    llm = make_llm(settings)
-    assert llm is not None
-    return GenerativeEngine(QAEngine(index), llm)
-
-
 @pytest.mark.parametrize(
     ("backend", "path"),
     [({"llm": "openai"}, "/v1/completions"), ({"llm": "openai", "llm_chat": True}, "/v1/chat/completions"), ({"llm": "ollama"}, "/api/chat")],
@@ -134,7 +124,7 @@ def _engine(tiny, tmp_path, **overrides) -> GenerativeEngine:  # type: ignore[no
 def test_http_backends_answer_with_verified_citations(tiny, tmp_path, server, backend, path):
     srv = server()
     base = f"{srv.url}/v1" if backend["llm"] == "openai" else srv.url
-    engine = _engine(tiny, tmp_path, llm_model="tiny-reader", llm_base_url=base, llm_api_key="sk-local-test", llm_max_tokens=48, **backend)
+    engine = generative_engine(tiny, tmp_path / "home", llm_model="tiny-reader", llm_base_url=base, llm_api_key="sk-local-test", llm_max_tokens=48, **backend)
     a = engine.answer("Who was the lighthouse keeper?")
     assert a.mode == "generative", a.generation
     assert a.generation.raw == " The lighthouse keeper was Tomas Berg [notes/crlf.txt:2]."
@@ -156,7 +146,7 @@ def test_unreachable_server_falls_back_to_the_extractive_answer(tiny, tmp_path, 
     url = srv.url
     srv.shutdown()
     srv.server_close()
-    engine = _engine(tiny, tmp_path, llm="openai", llm_model="m", llm_base_url=f"{url}/v1", llm_timeout=5)
+    engine = generative_engine(tiny, tmp_path / "home", llm="openai", llm_model="m", llm_base_url=f"{url}/v1", llm_timeout=5)
     a = engine.answer("Who was the lighthouse keeper?")
     assert a.mode == "extractive" and a.generation.fallback.startswith("the LLM failed (")
     assert a.short_answer == "Tomas Berg" and a.citations
@@ -164,7 +154,7 @@ def test_unreachable_server_falls_back_to_the_extractive_answer(tiny, tmp_path, 
 
 def test_slow_server_times_out_and_falls_back(tiny, tmp_path, server):
     srv = server(delay=0.4)
-    engine = _engine(tiny, tmp_path, llm="ollama", llm_model="m", llm_base_url=srv.url, llm_timeout=1)
+    engine = generative_engine(tiny, tmp_path / "home", llm="ollama", llm_model="m", llm_base_url=srv.url, llm_timeout=1)
     t0 = time.monotonic()
     a = engine.answer("Who was the lighthouse keeper?")
     assert time.monotonic() - t0 < 4

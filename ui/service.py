@@ -21,9 +21,8 @@ from index.corpus_index import ProgressCallback
 from index.duplicates import DuplicatePair
 from index.embedder import Embedder
 from index.models import IndexReport, SkippedFile
-from qa.answerer import Answerer
+from qa.answerer import Answerer, with_llm
 from qa.engine import QAEngine
-from qa.generative import GenerativeEngine
 from qa.llm import make_llm
 from qa.models import Answer, StreamDone, StreamToken
 
@@ -136,9 +135,7 @@ class DocqaService:
     @property
     def answerer(self) -> Answerer:
         """The engine, wrapped by the generative answerer when ``DOCQA_LLM`` is set (the model loads on first use)."""
-        llm = make_llm(self.settings)
-        engine = self.engine
-        return engine if llm is None else GenerativeEngine(engine, llm)
+        return with_llm(self.engine, make_llm(self.settings))
 
     def ask(self, question: str, history: Sequence[Answer] | None = None) -> Answer:
         """Answer with the conversation's earlier answers as context (follow-ups)."""
