@@ -46,8 +46,3 @@ def equivalents(term: str) -> frozenset[str]:
         _TABLE = _build()
     return _TABLE.get(term, frozenset()) | {term}
 
-
-def expand_query(question: str, terms: list[str]) -> str:
-    """The question followed by the equivalents of its terms (for lexical retrieval)."""
-    extra = sorted({e for t in terms for e in equivalents(t)} - set(terms))
-    return f"{question} {' '.join(extra)}" if extra else question

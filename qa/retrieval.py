@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (vector store) + BM25 (llama-index ``BM25Retriever``), fused by reciprocal rank.
+"""Hybrid retrieval: dense (vector store) + BM25 (``qa.lexical``: numbers and short tokens kept), fused by reciprocal rank.
 
 Fusion is done here rather than with llama-index's ``QueryFusionRetriever`` because the
 answerer needs each retriever's *raw* score (the dense cosine feeds the abstention
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ import numpy as np
 
 from index import Chunk, Embedder, VectorStore
 
-from .lexicon import expand_query
+from .lexical import LexicalIndex, lexical_tokens
+from .lexicon import equivalents
 from .models import RetrievedChunk
 from .text import content_terms, stem
 
@@ -48,31 +48,16 @@ class HybridRetriever:
     """Retrieves chunks of one index snapshot; safe to share between threads."""
 
     def __init__(self, chunks: list[Chunk], embedder: Embedder, store: VectorStore, top_k: int, mode: Mode = "hybrid") -> None:
-        import Stemmer
-        from llama_index.core.schema import BaseNode, TextNode
-        from llama_index.retrievers.bm25 import BM25Retriever
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
-
         if mode not in MODES:
             raise ValueError(f"retrieval mode {mode!r} is not one of {', '.join(MODES)}")
         self.mode = mode
-        self._bm25_lock = threading.Lock()  # BM25Retriever's stemmer is not thread-safe
         self.embedder = embedder
         self.store = store
         self.top_k = top_k
         self.by_id: dict[str, Chunk] = {c.id: c for c in chunks}
-        nodes: list[BaseNode] = [TextNode(id_=c.id, text=c.text) for c in chunks]
-        self._bm25 = (
-            BM25Retriever.from_defaults(
-                nodes=nodes,
-                similarity_top_k=min(top_k, len(nodes)),
-                stemmer=Stemmer.Stemmer("english"),
-                language="english",
-            )
-            if nodes
-            else None
-        )
+        self._order: list[str] = [c.id for c in chunks]
+        self._position = {cid: i for i, cid in enumerate(self._order)}
+        self._lexical = LexicalIndex([c.text for c in chunks])
         df: Counter[str] = Counter()
         for c in chunks:
             df.update(set(content_terms(c.text)))
@@ -106,7 +91,7 @@ class HybridRetriever:
             # Exact scoring of the few chunks of the named documents: no filtered ANN query needed.
             wanted = [c for c in self.by_id.values() if c.file in files]
             sims = self.store.vectors([c.id for c in wanted]) @ np.asarray(vector) if wanted else np.zeros(0)
-            dense = sorted(((c.id, float(s)) for c, s in zip(wanted, sims, strict=True)), key=lambda kv: -kv[1])[: self.top_k]
+            dense = sorted(((c.id, float(s)) for c, s in zip(wanted, sims, strict=True)), key=lambda kv: (-kv[1], self._position[kv[0]]))[: self.top_k]
         else:
             # Over-fetch and keep only chunks of this snapshot: while a re-index runs, the shared store already holds
             # new chunks this snapshot does not know, and they must not push known ones out of the top k.
@@ -122,12 +107,10 @@ class HybridRetriever:
                 n *= 4
         lexical: list[tuple[str, float]] = []
         terms = content_terms(question)
-        if self._bm25 is not None and terms and self.mode != "dense":
-            with self._bm25_lock:
-                hits = self._bm25.retrieve(expand_query(question, terms))
-            lexical = [(n.node.node_id, float(n.score or 0.0)) for n in hits if (n.score or 0) > 0]
+        if terms and self.mode != "dense":
+            lexical = [(self._order[d], s) for d, s in self._lexical.top(query_tokens(question, terms), self.top_k if not files else len(self._order))]
             if files:
-                lexical = [(cid, s) for cid, s in lexical if self.by_id[cid].file in files]
+                lexical = [(cid, s) for cid, s in lexical if self.by_id[cid].file in files][: self.top_k]
         fused: dict[str, float] = {}
         for ranking, weight in ((dense, DENSE_WEIGHT), (lexical, BM25_WEIGHT)):
             for rank, (cid, _) in enumerate(ranking):
@@ -135,7 +118,7 @@ class HybridRetriever:
         dense_scores = dict(dense)
         bm25_scores = dict(lexical)
         out = []
-        for cid, score in sorted(fused.items(), key=lambda kv: -kv[1]):
+        for cid, score in sorted(fused.items(), key=lambda kv: (-kv[1], self._position.get(kv[0], 0))):
             chunk = self.by_id.get(cid)
             if chunk is None:  # vector of a file re-indexed after this snapshot was taken
                 continue
@@ -153,3 +136,9 @@ class HybridRetriever:
             )
         t2 = time.perf_counter()
         return Retrieval(chunks=out, embed_ms=(t1 - t0) * 1000, retrieve_ms=(t2 - t1) * 1000)
+
+
+def query_tokens(question: str, terms: list[str]) -> list[str]:
+    """Lexical tokens of the question plus the lexicon's equivalents of its content terms (already stems)."""
+    extra = sorted({e for t in terms for e in equivalents(t)} - set(terms))
+    return lexical_tokens(question) + extra
