@@ -18,12 +18,14 @@ from index.offline import enable_offline_mode
 from .gate import check, load_gates
 from .report import failures, table, write_json, write_report
 from .runner import DEFAULT_SQUAD, load_named, run_suite
+from .suite import halves
 from .systems import SYSTEMS
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("suites", nargs="*", default=["seeds"], help="suite names (seeds, squad) or JSONL paths; default: seeds")
+    parser.add_argument("suites", nargs="*", default=["seeds"], help="suite names (seeds, squad, natural, nearmiss, nearmiss-squad; NAME:dev or NAME:test for one half) "
+                        "or JSONL paths; a suite with halves runs as two tables; default: seeds")
     parser.add_argument("--sample", type=int, help="seeded random sample of N cases per suite")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument("--systems", help=f"comma-separated, from {', '.join(SYSTEMS)} (default: all but generative; "
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         default = [s for s in SYSTEMS if s != "generative" or settings.llm != "none"]
         systems = [s.strip() for s in args.systems.split(",") if s.strip()] if args.systems else default
         reports = []
-        for name in args.suites:
+        for name in [h for n in args.suites for h in halves(n)]:
             cases, corpus = load_named(name, args.squad_root, args.corpus)
             report = run_suite(name, cases, corpus, settings, systems, args.sample, args.seed)
             reports.append(report)

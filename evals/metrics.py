@@ -61,6 +61,7 @@ class Metrics(BaseModel):
     latency_p50_ms: float = Field(description="Median latency.")
     latency_p95_ms: float = Field(description="95th percentile latency.")
     accuracy_by_kind: dict[str, float] = Field(description="Answer accuracy per case kind.")
+    accuracy_by_tag: dict[str, float] = Field(default_factory=dict, description="Answer accuracy per case tag (e.g. overlap, no-overlap).")
     generative_share: float | None = Field(
         default=None, description="Share of answerable turns answered by the LLM's checked sentences (None: no LLM in this system)."
     )
@@ -168,6 +169,9 @@ def summarize(results: list[TurnResult]) -> Metrics:
         latency_p50_ms=round(statistics.median(latencies), 2) if latencies else 0.0,
         latency_p95_ms=percentile(latencies, 0.95),
         accuracy_by_kind={k: _mean([float(v) for v in vs]) for k, vs in sorted(by_kind.items())},
+        accuracy_by_tag={
+            tag: _mean([float(r.correct) for r in results if tag in r.tags]) for tag in sorted({t for r in results for t in r.tags})
+        },
         generative_share=_mean([float(r.mode == "generative") for r in answerable]) if any(r.mode == "generative" for r in results) else None,
         generated_accuracy=_mean([float(bool(r.generated_correct)) for r in answerable if r.mode == "generative"]) if any(r.mode == "generative" for r in results) else None,
         abstention_recall_by_tag={

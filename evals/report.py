@@ -44,6 +44,8 @@ def table(report: SuiteReport) -> str:
     kinds = sorted({k for m in report.metrics.values() for k in m.accuracy_by_kind})
     for kind in kinds:
         lines.append(f"| accuracy: {kind} | " + " | ".join(_fmt(report.metrics[s].accuracy_by_kind.get(kind)) for s in systems) + " |")
+    for tag in sorted({t for m in report.metrics.values() for t in m.accuracy_by_tag}):
+        lines.append(f"| accuracy: tag {tag} | " + " | ".join(_fmt(report.metrics[s].accuracy_by_tag.get(tag)) for s in systems) + " |")
     tags = sorted({t for m in report.metrics.values() for t in m.abstention_recall_by_tag})
     for tag in tags:
         lines.append(f"| abstention recall: {tag} | " + " | ".join(_fmt(report.metrics[s].abstention_recall_by_tag.get(tag)) for s in systems) + " |")

@@ -15,11 +15,12 @@ from index import SEEDS_DIR, DocqaError, Settings
 from qa import Answer
 
 from .metrics import Metrics, TurnResult, score_turn, summarize
-from .suite import Case, Turn, load_suite
+from .suite import Case, Turn, load_suite, split_name
 from .systems import build_systems
 
 DEFAULT_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "squad-dev-v1.1"
-SUITE_CORPORA = {"seeds": SEEDS_DIR}
+#: Suites written from the seeds are asked of the seeds; the SQuAD near-miss suite of the SQuAD articles (None).
+SUITE_CORPORA: dict[str, Path | None] = {"seeds": SEEDS_DIR, "natural": SEEDS_DIR, "nearmiss": SEEDS_DIR, "nearmiss-squad": None}
 
 
 class SuiteReport(BaseModel):
@@ -55,7 +56,8 @@ def load_named(name: str, squad_root: Path, corpus: Path | None) -> tuple[list[C
     if name == "squad":
         return squad_cases(squad_root), squad_root / "docs"
     cases = load_suite(name)
-    folder = corpus or SUITE_CORPORA.get(Path(name).stem)
+    stem = Path(split_name(name)[0]).stem
+    folder = corpus or SUITE_CORPORA.get(stem) or (squad_root / "docs" if stem in SUITE_CORPORA else None)
     if folder is None:
         raise DocqaError(f"suite {name!r} has no default corpus; pass --corpus FOLDER")
     return cases, folder

@@ -44,10 +44,25 @@ class Case(BaseModel):
     kind: Kind = Field(description="What the case tests.")
     turns: list[Turn] = Field(min_length=1, description="The questions, in conversation order.")
     tags: list[str] = Field(default_factory=list, description="Free labels, e.g. the kind of unanswerable question (off-topic, uncovered, false-premise).")
+    split: Literal["dev", "test"] | None = Field(
+        default=None, description="Half of the suite: 'dev' may be tuned on; 'test' is frozen and only ever evaluated."
+    )
+    pair: str | None = Field(default=None, description="Id shared by a near-miss question and its answerable sibling.")
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """'natural:test' -> ('natural', 'test'); 'natural' -> ('natural', None). Errors name the bad half."""
+    base, sep, half = str(name).rpartition(":")
+    if not sep or "/" in half:
+        return str(name), None
+    if half not in ("dev", "test"):
+        raise DocqaError(f"suite {name!r}: half {half!r} is not 'dev' or 'test'")
+    return base, half
 
 
 def load_suite(name_or_path: str | Path) -> list[Case]:
-    """Load a suite by name (evals/suites/NAME.jsonl) or path; errors name the file and line."""
+    """Load a suite by name (evals/suites/NAME.jsonl) or path, optionally one half ('natural:test'); errors name the file and line."""
+    name_or_path, half = split_name(str(name_or_path))
     path = Path(name_or_path)
     if not path.suffix:
         path = SUITES_DIR / f"{name_or_path}.jsonl"
@@ -66,4 +81,19 @@ def load_suite(name_or_path: str | Path) -> list[Case]:
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
         raise DocqaError(f"{path}: duplicate case ids {sorted(dupes)}")
+    if half is not None:
+        cases = [c for c in cases if c.split == half]
+        if not cases:
+            raise DocqaError(f"{path}: no cases in the {half!r} half (cases need \"split\": \"{half}\")")
     return cases
+
+
+def halves(name: str) -> list[str]:
+    """A suite's names to run: 'natural' with dev/test halves -> ['natural:dev', 'natural:test']; else [name]."""
+    if split_name(name)[1] is not None:
+        return [name]
+    try:
+        splits = {c.split for c in load_suite(name)}
+    except DocqaError:
+        return [name]
+    return [f"{name}:dev", f"{name}:test"] if splits == {"dev", "test"} else [name]
