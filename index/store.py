@@ -224,8 +224,8 @@ class NumpyStore:
                 return []
             sims = self._vectors @ np.asarray(vector, dtype=np.float32)
             k = min(k, len(self._ids))
-            top = np.argpartition(-sims, k - 1)[:k]
-            top = top[np.argsort(-sims[top], kind="stable")]
+            # Equal similarities go to the vector stored first, never to argpartition's arbitrary pick.
+            top = np.lexsort((np.arange(len(sims)), -sims))[:k]
             return [(self._ids[i], float(sims[i])) for i in top]
 
     def ids(self) -> set[str]:

@@ -106,3 +106,18 @@ def test_questions_naming_a_short_token_cite_the_passage_with_it(tmp_path, setti
     assert top is not None and (second is None or top > second)
     if not a.abstained:
         assert a.citations[0].file == gold
+
+
+
+def test_exact_vector_store_breaks_equal_similarities_by_insertion_order(tmp_path) -> None:
+    import numpy as np
+
+    from index import Chunk
+    from index.store import NumpyStore
+
+    chunks = [Chunk(id=f"c{i:02d}", file="f.txt", file_hash="0", ordinal=i, first_line=i + 1, last_line=i + 1, text="x", sentences=[])
+              for i in range(40)]
+    same = np.full(4, 0.5, dtype=np.float32)
+    store = NumpyStore(tmp_path / "v.npz")
+    store.upsert(chunks, np.stack([same] * len(chunks)))
+    assert [cid for cid, _ in store.query(same, 5)] == ["c00", "c01", "c02", "c03", "c04"]
