@@ -19,8 +19,9 @@ from .suite import Case, Turn, load_suite, split_name
 from .systems import build_systems
 
 DEFAULT_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "squad-dev-v1.1"
-#: Suites written from the seeds are asked of the seeds; the SQuAD near-miss suite of the SQuAD articles (None).
-SUITE_CORPORA: dict[str, Path | None] = {"seeds": SEEDS_DIR, "natural": SEEDS_DIR, "nearmiss": SEEDS_DIR, "nearmiss-squad": None}
+#: Suites written from the seeds are asked of the seeds; those in SQUAD_SUITES of the SQuAD articles.
+SUITE_CORPORA: dict[str, Path] = {"seeds": SEEDS_DIR, "natural": SEEDS_DIR, "nearmiss": SEEDS_DIR}
+SQUAD_SUITES = frozenset({"nearmiss-squad"})
 
 
 class SuiteReport(BaseModel):
@@ -57,7 +58,7 @@ def load_named(name: str, squad_root: Path, corpus: Path | None) -> tuple[list[C
         return squad_cases(squad_root), squad_root / "docs"
     cases = load_suite(name)
     stem = Path(split_name(name)[0]).stem
-    folder = corpus or SUITE_CORPORA.get(stem) or (squad_root / "docs" if stem in SUITE_CORPORA else None)
+    folder = corpus or SUITE_CORPORA.get(stem) or (squad_root / "docs" if stem in SQUAD_SUITES else None)
     if folder is None:
         raise DocqaError(f"suite {name!r} has no default corpus; pass --corpus FOLDER")
     return cases, folder

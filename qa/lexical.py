@@ -24,6 +24,9 @@ from .text import STOPWORDS, stem
 #: optionally followed by + # % (C++, C#, 3.5%).
 _RAW = re.compile(r"\w+(?:[-/.,'’]\w+)*[+#%]*", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?%?")
+_SYMBOL_SUFFIX = re.compile(r"[+#%]+$")
+_JOINERS = re.compile(r"[-/.,]")
 K1 = 0.9
 B = 0.4
 
@@ -54,12 +57,12 @@ def lexical_tokens(text: str) -> list[str]:
         if not tok:
             continue
         if _NUMBER.fullmatch(tok):
-            plain = tok.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?%?", tok) else tok
+            plain = tok.replace(",", "") if _THOUSANDS.fullmatch(tok) else tok
             out.append(plain)
             if plain.endswith("%"):
                 out.append(plain[:-1])
             continue
-        suffix = re.search(r"[+#%]+$", tok)
+        suffix = _SYMBOL_SUFFIX.search(tok)
         core = tok[: suffix.start()] if suffix else tok
         if suffix:
             out.append(tok)
@@ -67,7 +70,7 @@ def lexical_tokens(text: str) -> list[str]:
             continue
         if "'" in core:  # a contraction or a name like O'Neill: one word
             core = core.replace("'", "")
-        parts = [p for p in re.split(r"[-/.,]", core) if p]
+        parts = [p for p in _JOINERS.split(core) if p]
         if len(parts) > 1:
             out.append(core)
             for p in parts:
@@ -125,8 +128,8 @@ class LexicalIndex:
         hits = np.flatnonzero(s > 0)
         if not len(hits):
             return []
-        order = sorted(hits.tolist(), key=lambda d: (-s[d], d))[:k]
-        return [(d, float(s[d])) for d in order]
+        order = hits[np.lexsort((hits, -s[hits]))][:k]
+        return [(int(d), float(s[d])) for d in order]
 
 
 def make_llama_retriever(nodes: Sequence[Any], top_k: int) -> Any:
@@ -147,4 +150,3 @@ def make_llama_retriever(nodes: Sequence[Any], top_k: int) -> Any:
             return [NodeWithScore(node=self._nodes[d], score=s) for d, s in hits]
 
     return LexicalRetriever()
-
