@@ -18,6 +18,7 @@ from .errors import (
 )
 from .models import Chunk, IndexReport, LineSpan, Sentence, SkippedFile
 from .reader import TextFile, read_text_file, split_lines
+from .sentence_vectors import SentenceVectors
 from .sentences import split_sentences
 from .settings import PACKAGED_MODEL, SEEDS_DIR, Settings, load_settings
 from .store import ChromaStore, NumpyStore, VectorStore
@@ -43,6 +44,7 @@ __all__ = [
     "QuestionError",
     "Sentence",
     "SentenceTransformerEmbedder",
+    "SentenceVectors",
     "Settings",
     "SkippedFile",
     "SourceError",

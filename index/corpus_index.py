@@ -28,6 +28,7 @@ from .errors import CorpusError, DocumentError
 from .manifest import FileEntry, Manifest, load_manifest, save_manifest
 from .models import Chunk, IndexReport, SkippedFile
 from .reader import read_text_file
+from .sentence_vectors import SentenceVectors
 from .settings import Settings, load_settings
 from .store import ChromaStore, NumpyStore, VectorStore
 
@@ -67,6 +68,7 @@ class CorpusIndex:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._manifest_path = self.dir / "manifest.json"
         self.manifest: Manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
+        self.sentence_vectors = SentenceVectors(self.dir / "sentences.npz")
         if store is None or store == "chroma":
             collection = "docqa-" + self.dir.name.rsplit("-", 1)[-1]
             self.store: VectorStore = ChromaStore(
@@ -166,14 +168,19 @@ class CorpusIndex:
             del files[rel]
 
         embedding_calls = self._embed_and_store(pending, progress, on_progress)
+        embedding_calls += self._backfill_sentences()
         if pending or removed or self.manifest.duplicates is None:
             self._find_duplicates()
         self.manifest.indexed_at = datetime.now(UTC)
+        self.sentence_vectors.save()
         save_manifest(self._manifest_path, self.manifest)
         if before_cleanup is not None:
             before_cleanup()
         current = {c.id for entry in files.values() for c in entry.chunks}
         self.store.delete_ids([i for i in stale if i not in current])
+        if len(self.sentence_vectors) != len(current):
+            self.sentence_vectors.keep_only(current)
+            self.sentence_vectors.save()
         self._drop_orphans()
         if not files:
             kinds = "/".join(sorted(settings.extension_set))
@@ -222,11 +229,14 @@ class CorpusIndex:
                 size += len(item[2])
                 if size < batch and i < len(queue) - 1:
                     continue
-                texts = [c.text for _, _, chunks in buffer for c in chunks]
-                vectors = self.embedder.embed(texts)
+                group = [c for _, _, chunks in buffer for c in chunks]
+                # Chunks and their sentences (for the evidence model) in one call: one model pass, sorted by length.
+                sentences = [s.text for c in group for s in c.sentences]
+                vectors = self.embedder.embed([c.text for c in group] + sentences)
                 calls += 1
+                self.sentence_vectors.put([c.id for c in group], [len(c.sentences) for c in group], vectors[len(group) :])
                 # One store call per group: Chroma's per-call cost (about 80 ms) was most of the pipeline's overhead.
-                self.store.upsert([c for _, _, chunks in buffer for c in chunks], vectors)
+                self.store.upsert(group, vectors[: len(group)])
                 for rel, entry, _ in buffer:
                     self.manifest.files[rel] = entry
                 bar.update(size)
@@ -235,10 +245,26 @@ class CorpusIndex:
                     on_progress(done, total)
                 buffer, size = [], 0
                 if time.monotonic() - last_save > _SAVE_EVERY_S:
+                    self.sentence_vectors.save()
                     save_manifest(self._manifest_path, self.manifest)
                     last_save = time.monotonic()
         finally:
             bar.close()
+        return calls
+
+    def _backfill_sentences(self) -> int:
+        """Embed the sentences of indexed chunks that have no sentence vectors (an index made before they existed)."""
+        missing = [c for f in sorted(self.manifest.files) for c in self.manifest.files[f].chunks if c.id not in self.sentence_vectors]
+        if not missing:
+            return 0
+        logger.info("embedding the sentences of %d chunks indexed without them", len(missing))
+        batch = max(self.settings.embed_batch_size * EMBED_GROUP_BATCHES, 1)
+        calls = 0
+        for at in range(0, len(missing), batch):
+            group = missing[at : at + batch]
+            vectors = self.embedder.embed([s.text for c in group for s in c.sentences])
+            self.sentence_vectors.put([c.id for c in group], [len(c.sentences) for c in group], vectors)
+            calls += 1
         return calls
 
     def _find_duplicates(self) -> None:

@@ -65,11 +65,18 @@ class Settings(BaseSettings):
     extensions: str = Field(default=".txt,.md", description="Comma-separated file extensions to index.")
     top_k: int = Field(default=8, ge=1, le=200, description="Chunks retrieved from each retriever (dense, BM25) before fusion.")
     max_citations: int = Field(default=3, ge=1, le=20, description="Most supporting quotes returned with an answer.")
-    abstain_threshold: float = Field(
-        default=0.44,
+    evidence: str = Field(
+        default="learned",
+        description="Evidence scorer that ranks sentences and decides abstention: learned (a model trained by "
+        "`python -m evals.train`, shipped in qa/weights/) or rules (word coverage and fused rank); or a scorer "
+        "registered with qa.register_scorer.",
+    )
+    abstain_threshold: float | None = Field(
+        default=None,
         ge=0.0,
         le=1.0,
-        description="Evidence score under which the answer abstains (measured: see README 'Abstention').",
+        description="Evidence score under which the answer abstains; unset: the scorer's own threshold, measured on "
+        "dev data (see README 'Abstention').",
     )
     duplicate_threshold: float = Field(
         default=0.75,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
@@ -12,11 +13,12 @@ from typing import Literal
 from index import CorpusIndex, IndexReport, QuestionError, Settings, load_settings
 
 from .conflicts import ValueGroup, find_disagreement
-from .evidence import Evidence, evidence_score, rank_evidence
+from .evidence import Evidence, gather_candidates
 from .followup import Rewrite, rewrite
 from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timings
 from .question import clean_question
-from .retrieval import HybridRetriever, Mode
+from .retrieval import HybridRetriever, Mode, Retrieval
+from .scorer import EvidenceScorer, make_scorer
 from .short_answer import extract
 from .text import content_terms
 from .verify import LineSource, verified
@@ -26,6 +28,22 @@ logger = logging.getLogger(__name__)
 ABSTAIN_TEXT = "The documents don't say."
 #: A supporting sentence must score at least this fraction of the best one to be quoted too.
 SUPPORT_RATIO = 0.75
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What the stages before reading found for one question."""
+
+    standalone: str
+    rewritten_by: Literal["none", "rules", "llm"]
+    retrieval: Retrieval
+    retriever: HybridRetriever
+    #: Candidate sentences in retrieval order, with features.
+    candidates: list[Evidence]
+    #: The same, scored and ranked best first.
+    evidence: list[Evidence]
+    confidence: float
+    threshold: float
 
 
 class QAEngine:
@@ -38,9 +56,14 @@ class QAEngine:
         self.settings: Settings = index.settings
         self._lines = LineSource(index.corpus)
         self._lock = threading.Condition()
-        self._retriever = HybridRetriever(index.chunks, index.embedder, index.store, self.settings.top_k, mode)
+        self.scorer: EvidenceScorer = make_scorer(self.settings)
+        self._retriever = self._snapshot()
         self._partners = index.duplicate_partners()
         self._readers: dict[int, int] = {}  # id(retriever) -> answers in flight on it
+
+    def _snapshot(self) -> HybridRetriever:
+        index = self.index
+        return HybridRetriever(index.chunks, index.embedder, index.store, self.settings.top_k, self.mode, index.sentence_vectors)
 
     def verified(self, citations: list[Citation]) -> list[Citation]:
         """The citations whose quote is still verbatim on its line of the file on disk."""
@@ -54,7 +77,7 @@ class QAEngine:
 
     def refresh(self) -> None:
         """Take a new snapshot of the index (after ``index.sync()``)."""
-        retriever = HybridRetriever(self.index.chunks, self.index.embedder, self.index.store, self.settings.top_k, self.mode)
+        retriever = self._snapshot()
         partners = self.index.duplicate_partners()
         with self._lock:
             self._retriever = retriever
@@ -79,6 +102,39 @@ class QAEngine:
         """The answer as a stream (the extractive answer comes whole, as one ``StreamDone``)."""
         yield StreamDone(answer=self.answer(question, history))
 
+    def trace(self, question: str, history: Sequence[Answer] | None = None, standalone: str | None = None) -> Trace:
+        """The stages before reading an answer: rewrite -> retrieve -> candidates -> score.
+
+        ``standalone``: search this question instead of the rule-based rewrite (an LLM's rewrite).
+        """
+        asked = clean_question(question, self.settings.max_question_chars)
+        turns = _check_history(history)
+        rewritten = rewrite(asked, turns)
+        rewritten_by: Literal["none", "rules", "llm"] = "rules" if rewritten.question != asked or rewritten.files else "none"
+        if standalone is not None:
+            rewritten, rewritten_by = Rewrite(clean_question(standalone, self.settings.max_question_chars)), "llm"
+        with self._lock:
+            retriever = self._retriever
+            self._readers[id(retriever)] = self._readers.get(id(retriever), 0) + 1
+        try:
+            retrieval = retriever.retrieve(rewritten.question, rewritten.files)
+        finally:
+            with self._lock:
+                self._readers[id(retriever)] -= 1
+                if not self._readers[id(retriever)]:
+                    del self._readers[id(retriever)]
+                self._lock.notify_all()
+        # Quotes come only from files still identical to the indexed version; a changed file's
+        # positions are stale until it is re-indexed.
+        indexed = {(c.file, retriever.by_id[c.chunk_id].file_hash) for c in retrieval.chunks}
+        lines_of = {f: lines for f, sha in indexed if (lines := self._lines.lines_if_unchanged(f, sha)) is not None}
+        candidates = gather_candidates(rewritten.question, retrieval.chunks, retriever, lines_of, retrieval.query_vector)
+        scored = self.scorer.score(candidates)
+        return Trace(
+            standalone=rewritten.question, rewritten_by=rewritten_by, retrieval=retrieval, retriever=retriever,
+            candidates=candidates, evidence=scored.evidence, confidence=scored.confidence, threshold=self.scorer.threshold,
+        )
+
     def answer_with_evidence(
         self, question: str, history: Sequence[Answer] | None = None, standalone: str | None = None
     ) -> tuple[Answer, list[Evidence]]:
@@ -87,36 +143,15 @@ class QAEngine:
         ``standalone``: search this question instead of the rule-based rewrite (an LLM's rewrite).
         """
         t0 = time.perf_counter()
-        asked = clean_question(question, self.settings.max_question_chars)
-        turns = _check_history(history)
-        rewritten = rewrite(asked, turns)
-        rewritten_by: Literal["none", "rules", "llm"] = "rules" if rewritten.question != asked or rewritten.files else "none"
-        if standalone is not None:
-            rewritten, rewritten_by = Rewrite(clean_question(standalone, self.settings.max_question_chars)), "llm"
-        standalone = rewritten.question
+        tr = self.trace(question, history, standalone)
+        retrieval, retriever, standalone = tr.retrieval, tr.retriever, tr.standalone
+        rewritten_by = tr.rewritten_by
         with self._lock:
-            retriever = self._retriever
             partners = self._partners
-            self._readers[id(retriever)] = self._readers.get(id(retriever), 0) + 1
-        try:
-            retrieval = retriever.retrieve(standalone, rewritten.files)
-        finally:
-            with self._lock:
-                self._readers[id(retriever)] -= 1
-                if not self._readers[id(retriever)]:
-                    del self._readers[id(retriever)]
-                self._lock.notify_all()
         t1 = time.perf_counter()
-
-        # Quotes come only from files still identical to the indexed version; a changed file's
-        # positions are stale until it is re-indexed.
-        indexed = {(c.file, retriever.by_id[c.chunk_id].file_hash) for c in retrieval.chunks}
-        lines_of = {f: lines for f, sha in indexed if (lines := self._lines.lines_if_unchanged(f, sha)) is not None}
-        evidence = rank_evidence(standalone, retrieval.chunks, retriever, lines_of)
-        score = evidence_score(evidence, retrieval.chunks)
-        threshold = self.settings.abstain_threshold
+        evidence, score, threshold = tr.evidence, tr.confidence, tr.threshold
         abstained = score < threshold or not evidence
-        if self.mode == "bm25":
+        if self.mode == "bm25" and self.scorer.name == "rules":
             # No dense similarity in this mode (an eval baseline): abstain only when no question
             # term occurs in what was retrieved, as BM25 itself finds nothing then.
             score = max((e.coverage for e in evidence), default=0.0)
@@ -203,7 +238,7 @@ def _supporting(
     for e in evidence:
         if len(chosen) >= limit or e.score < best * SUPPORT_RATIO:
             break
-        if e.coverage == 0 or _restates(e, chosen, partners) is not None:
+        if not e.quotable or _restates(e, chosen, partners) is not None:
             continue
         e = _same_document_version(e, chosen, evidence, partners)
         key = (e.chunk.file, e.span.line)

@@ -1,32 +1,25 @@
-"""Score the sentences of retrieved chunks against the question, and pick what to quote."""
+"""Candidate sentences of the retrieved chunks, with the features a scorer reads, and the line span to quote."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from index import Chunk, LineSpan, Sentence
 
-from .lexicon import equivalents
+from .features import QuestionTerms, finish, sentence_features
 from .models import RetrievedChunk
 from .retrieval import HybridRetriever
-from .short_answer import extract, question_kind
-from .text import content_terms, stem, words
-
-_WHEN_FOCUS = frozenset(stem(w) for w in "date dates year years day days time month months".split())
+from .text import stem, words
 
 #: How many fused chunks contribute candidate sentences.
 CANDIDATE_CHUNKS = 6
-#: Added to a sentence that holds a candidate of the asked type (a date for "when", a number for "how many").
-#: 0.05 measured on SQuAD seed 1 (400 q): answer accuracy 0.795 -> 0.8025, first citation 0.815 -> 0.8125;
-#: 0.1 gained no more accuracy and lost more first citations.
-ANSWER_TYPE_BONUS = 0.05
-#: Weight of the question-term coverage in a sentence's score; the rest is its chunk's fused rank.
-COVERAGE_WEIGHT = 0.6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Evidence:
-    """One candidate sentence and the line span that would be quoted for it."""
+    """One candidate sentence and the line span that would be quoted for it (compared by identity)."""
 
     chunk: Chunk
     retrieved: RetrievedChunk
@@ -34,10 +27,14 @@ class Evidence:
     span: LineSpan
     quote: str
     coverage: float
-    score: float
+    #: The scorer's score (rules: a weighted sum; learned: the probability that the sentence answers).
+    score: float = 0.0
+    #: The scorer holds this sentence fit to quote (rules: it shares a question term; learned: p >= threshold).
+    quotable: bool = True
+    features: tuple[float, ...] = ()
 
 
-def _best_span(sentence: Sentence, chunk_text_lines: dict[int, str], terms: set[str]) -> tuple[LineSpan, str]:
+def _best_span(sentence: Sentence, chunk_text_lines: dict[int, str], terms: frozenset[str]) -> tuple[LineSpan, str]:
     """For a sentence spread over lines, the line piece holding most question terms (ties: the longest)."""
     best: tuple[int, int, LineSpan, str] | None = None
     for sp in sentence.spans:
@@ -50,24 +47,26 @@ def _best_span(sentence: Sentence, chunk_text_lines: dict[int, str], terms: set[
     return best[2], best[3]
 
 
-def rank_evidence(
+def gather_candidates(
     question: str,
     retrieved: list[RetrievedChunk],
     retriever: HybridRetriever,
     lines_of: dict[str, list[str]],
+    query_vector: np.ndarray | None,
 ) -> list[Evidence]:
-    """Candidate sentences, best first. ``lines_of`` maps file -> its current lines (for quotes)."""
-    terms = content_terms(question)
-    kind = question_kind(question)
-    if kind == "when":
-        # "what date / which year": the words name what is asked for, not what to look for.
-        terms = [t for t in terms if t not in _WHEN_FOCUS] or terms
-    weights = {t: retriever.idf(t) for t in terms}
-    total = sum(weights.values()) or 1.0
-    term_set = {e for t in terms for e in equivalents(t)}
+    """Every sentence of the top fused chunks whose file can still be quoted, in retrieval order, with features.
+
+    ``lines_of`` maps file -> its current lines (for quotes); ``query_vector``: the question's embedding
+    (None in the BM25-only baseline: cosines are then 0).
+    """
+    q = QuestionTerms.of(question, retriever.idf)
     top_fused = retrieved[0].fused_score if retrieved else 1.0
+    bm25_top = max((r.bm25_score for r in retrieved if r.bm25_score is not None), default=0.0) or 1.0
+    dense_floor = min((r.dense_score for r in retrieved if r.dense_score is not None), default=0.0)
+    vectors = retriever.sentence_vectors
+    rows: list[list[float]] = []
     out: list[Evidence] = []
-    for rc in retrieved[:CANDIDATE_CHUNKS]:
+    for rank, rc in enumerate(retrieved[:CANDIDATE_CHUNKS]):
         chunk = retriever.by_id[rc.chunk_id]
         file_lines = lines_of.get(chunk.file)
         if file_lines is None:
@@ -76,23 +75,27 @@ def rank_evidence(
         if max(needed) > len(file_lines):
             continue  # file shrank since indexing; its quotes cannot be checked
         line_text = {n: file_lines[n - 1] for n in needed}
-        relevance = rc.fused_score / top_fused
-        for sentence in chunk.sentences:
-            present = {stem(w) for w in words(sentence.text)} & term_set
-            coverage = sum(weights[t] for t in terms if equivalents(t) & present) / total
-            span, quote = _best_span(sentence, line_text, term_set)
-            score = COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * relevance
-            if kind is not None and coverage > 0 and extract(question, quote, retriever.lower_vocab) is not None:
-                score += ANSWER_TYPE_BONUS
-            out.append(Evidence(chunk, rc, sentence, span, quote, coverage, score))
-    out.sort(key=lambda e: -e.score)
-    return out
+        chunk_cos = rc.dense_score if rc.dense_score is not None else dense_floor
+        sims = _sentence_cosines(chunk, vectors.get(chunk.id) if vectors is not None else None, query_vector, chunk_cos)
+        chunk_stems = {stem(w) for w in words(chunk.text)}
+        for sentence, sim in zip(chunk.sentences, sims, strict=True):
+            span, quote = _best_span(sentence, line_text, q.term_set)
+            row = sentence_features(
+                q, sentence.text, chunk_stems, sim, chunk_cos, rc.fused_score / top_fused, rank,
+                (rc.bm25_score or 0.0) / bm25_top, retriever.lower_vocab,
+            )
+            rows.append(row)
+            out.append(Evidence(chunk, rc, sentence, span, quote, coverage=row[0]))
+    matrix = finish(rows)
+    return [Evidence(e.chunk, e.retrieved, e.sentence, e.span, e.quote, e.coverage, features=tuple(matrix[i])) for i, e in enumerate(out)]
 
 
-def evidence_score(evidence: list[Evidence], retrieved: list[RetrievedChunk]) -> float:
-    """How well the corpus supports an answer: the best sentence's term coverage and the best dense match."""
-    if not evidence:
-        return 0.0
-    dense = max((r.dense_score for r in retrieved if r.dense_score is not None), default=0.0)
-    coverage = max(e.coverage for e in evidence[:3])
-    return round(0.5 * coverage + 0.5 * max(dense, 0.0), 4)
+def _sentence_cosines(chunk: Chunk, vectors: np.ndarray | None, query: np.ndarray | None, fallback: float) -> list[float]:
+    """Cosine of the question with each sentence; the chunk's cosine where sentence vectors are missing."""
+    if query is None:
+        return [0.0] * len(chunk.sentences)
+    if vectors is None or len(vectors) != len(chunk.sentences):
+        return [fallback] * len(chunk.sentences)
+    q = np.asarray(query, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1) * (float(np.linalg.norm(q)) or 1.0)
+    return [float(x) for x in (vectors @ q) / np.where(norms > 0, norms, 1.0)]

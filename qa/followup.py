@@ -9,8 +9,15 @@ Rules, tried in order:
    referent: for he/she/him/his/her, the person the previous question asked about or
    named; for it/its, the answer to a previous "which group..." question or the entity
    the previous question named; for they/them/their after "how many <noun>", the noun.
+   "It" in a question about an event ("when did it happen?", "who was behind it?") is the
+   event the previous question spoke of ("the Crocus shooting", "what happened at X"), not
+   an entity; "they/them" is the plural noun phrase of the previous question ("the
+   gunmen"). An abstained answer keeps its question's subject as a referent.
 4. Any other question that points back ("it", "there", a leading "and") gets the
    previous standalone question appended as context.
+
+A topic switch ("Switching topics: ...", "Unrelated, but ...") starts a new chain: the
+marker is dropped and the question is searched as asked.
 
 A question that names its own subject, or has no pointer back, is searched as asked.
 """
@@ -40,8 +47,41 @@ _NAME = re.compile(r"\b(?:[A-Z][\w’'-]*[A-Za-z0-9]|al-[A-Z][\w-]*)(?:\s+(?:al-
 _GROUP_QUESTION = re.compile(r"^(?:which|what)\s+(?:group|organi[sz]ation|outfit|faction|country|city|newspaper|company)\b", re.IGNORECASE)
 # "Who is Abu Miskin?" (a name), not "Who was the founder?" (a role, answered by a name).
 _WHO_IS = re.compile(r"^[Ww]ho\s+(?:is|was)\s+((?:[A-Z]|al-)[\w’'-]*(?:\s+(?:[A-Z]|al-)[\w’'-]*){0,3})\??$")
+_EVENT_NOUNS = (
+    "attack|attacks|shooting|bombing|bombings|massacre|assault|raid|siege|explosion|blast|incident|strike|hijacking|"
+    "kidnapping|fire|crash|war|battle|invasion|coup|election|earthquake|flood|storm|outbreak|protest|riot|ceremony|"
+    "concert|event|events|plot|operation|withdrawal|pullout|collapse|accident|disaster|collision|derailment|eruption|"
+    "spill|leak|blackout|outage|shutdown|trial"
+)
+# "the Crocus shooting", "the attack in Moscow", "the 2024 Moscow concert-hall attack"
+_EVENT_PHRASE = re.compile(
+    rf"\b(?:the|this|that)\s+(?:[\w’'-]+\s+){{0,3}}?(?:{_EVENT_NOUNS})\b(?:\s+(?:in|at|on|near|against)\s+(?:the\s+)?[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)?",
+    re.IGNORECASE,
+)
+_WHAT_HAPPENED = re.compile(r"^what\s+(?:happened|took place|went on)\s+((?:at|in|on|near)\s+.+?)\??$", re.IGNORECASE)
+# Verbs and frames that make "it" an event: "when did it happen", "who was behind it", "who carried it out".
+_EVENT_IT = re.compile(
+    r"\b(?:it|its)\b.*\b(?:happen|happened|occur|occurred|take place|took place|start|started|end|ended|carried out)\b|"
+    r"\b(?:behind|responsible for|blamed? for|claimed?|carr(?:y|ied) out|plann(?:ed|ing)|condemn(?:ed)?|react(?:ed)? to|after|before|during|since|over|about)\s+(?:it|that)\b|"
+    r"^(?:when|where)\s+(?:was|is)\s+it\b",
+    re.IGNORECASE,
+)
+_PLURAL_NOUN = re.compile(
+    r"\bthe\s+((?:[\w-]+\s+)?(?:gunmen|men|women|people|children|police|attackers|suspects|militants|fighters|victims|"
+    r"assailants|perpetrators|terrorists|officials|authorities|leaders|members|soldiers|troops|prisoners|inmates|"
+    r"[A-Z][a-z]+(?:ans|ese|ians|is)))\b"
+)
+_TOPIC_SWITCH = re.compile(
+    r"^\s*(?:(?:switching|changing|new|different|another)\s+(?:the\s+)?(?:topics?|subjects?|question)|on\s+(?:another|a\s+different)\s+(?:note|topic|subject)|"
+    r"unrelated(?:ly)?(?:,?\s+but)?|by\s+the\s+way|anyway)\s*[:,;.-]*\s*",
+    re.IGNORECASE,
+)
 _HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
-_QUESTION_WORDS = {"Who", "What", "When", "Where", "Which", "Why", "How", "And", "Is", "Was", "Did", "Does", "Do", "The", "In", "On"}
+_QUESTION_WORDS = {
+    "Who", "What", "When", "Where", "Which", "Why", "How", "And", "Is", "Was", "Did", "Does", "Do", "The", "In", "On",
+    "Since", "So", "But", "Also", "Then", "After", "Before", "During", "Has", "Have", "Had", "Are", "Were", "Can", "Could",
+    "Would", "Should", "Will", "If", "Any", "Apart", "Besides", "Other", "Tell", "Give", "Name", "List",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +106,21 @@ def names_in(question: str) -> list[str]:
 
 def _substitute(question: str, match: re.Match[str], referent: str, possessive: bool) -> str:
     return question[: match.start()] + (f"{referent}'s" if possessive else referent) + question[match.end() :]
+
+
+def _event(prev: str) -> str | None:
+    """The event the previous question spoke of: "the Crocus shooting", or "what happened at X"."""
+    happened = _WHAT_HAPPENED.match(prev.strip())
+    if happened:
+        return f"the events {happened.group(1)}"
+    m = _EVENT_PHRASE.search(prev)
+    return m.group(0) if m else None
+
+
+def _plural_noun(prev: str) -> str | None:
+    """A plural noun phrase of the previous question ("the gunmen", "the Americans")."""
+    m = _PLURAL_NOUN.search(prev)
+    return f"the {m.group(1)}" if m else None
 
 
 def _referents(last: Answer) -> tuple[str | None, str | None, str | None]:
@@ -94,7 +149,9 @@ def _referents(last: Answer) -> tuple[str | None, str | None, str | None]:
         # fall back to carrying the previous question as context.
         thing = short
     how_many = _HOW_MANY.search(prev)
-    plural = f"the {how_many.group(1)}" if how_many else (thing if thing else None)
+    # A name is a plural referent only as the answer to "which group ..." ("they" = the group), not as
+    # a word of the previous question ("Who got picked up after the Crocus shooting?" -> "them" is no "Crocus").
+    plural = f"the {how_many.group(1)}" if how_many else (_plural_noun(prev) or (thing if thing == short else None))
     return person, thing, plural
 
 
@@ -102,6 +159,10 @@ def rewrite(question: str, history: Sequence[Answer]) -> Rewrite:
     """The standalone form of ``question`` given earlier answers (oldest first)."""
     if not history:
         return Rewrite(question)
+    switched = _TOPIC_SWITCH.match(question)
+    if switched and switched.end() < len(question):
+        rest = question[switched.end() :]
+        return Rewrite(rest[:1].upper() + rest[1:])
     last = history[-1]
     prev = last.standalone_question
 
@@ -127,6 +188,14 @@ def rewrite(question: str, history: Sequence[Answer]) -> Rewrite:
     person, thing, plural = _referents(last)
 
     pointer = False
+    event = _event(prev)
+    it = _NEUTER.search(body)
+    # "It" is the event when the question treats it as one, or when the entity the previous question named
+    # is only part of the event's name ("the Kerman bombing": "it" is the bombing, not Kerman).
+    explicit = bool(_EVENT_IT.search(body))
+    part_of_event = thing is not None and event is not None and thing in event
+    if event and it and (explicit or (part_of_event and not (own_names and own_names[0] in body[: it.start()]))):
+        return Rewrite(_substitute(body, it, event, it.group(1).lower() == "its"))
     demo = _DEMONSTRATIVE.search(body)
     if demo:
         pointer = True

@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from index import Chunk, Embedder, VectorStore
+from index import Chunk, Embedder, SentenceVectors, VectorStore
 
 from .lexical import LexicalIndex, lexical_tokens
 from .lexicon import equivalents
@@ -42,15 +42,22 @@ class Retrieval:
     chunks: list[RetrievedChunk]
     embed_ms: float
     retrieve_ms: float
+    #: The question's embedding.
+    query_vector: np.ndarray | None = None
 
 
 class HybridRetriever:
     """Retrieves chunks of one index snapshot; safe to share between threads."""
 
-    def __init__(self, chunks: list[Chunk], embedder: Embedder, store: VectorStore, top_k: int, mode: Mode = "hybrid") -> None:
+    def __init__(
+        self, chunks: list[Chunk], embedder: Embedder, store: VectorStore, top_k: int, mode: Mode = "hybrid",
+        sentence_vectors: SentenceVectors | None = None,
+    ) -> None:
+        """``sentence_vectors``: the index's per-sentence vectors (the evidence features' sentence cosine)."""
         if mode not in MODES:
             raise ValueError(f"retrieval mode {mode!r} is not one of {', '.join(MODES)}")
         self.mode = mode
+        self.sentence_vectors = sentence_vectors
         self.embedder = embedder
         self.store = store
         self.top_k = top_k
@@ -82,10 +89,11 @@ class HybridRetriever:
         ``files``: restrict results to these documents (their chunks are scored exactly).
         """
         t0 = time.perf_counter()
-        vector = self.embedder.embed([question])[0] if self.mode != "bm25" else None
+        # Embedded in every mode: the evidence scorer reads the question's vector even when BM25 alone retrieves.
+        vector = self.embedder.embed([question])[0]
         t1 = time.perf_counter()
         dense: list[tuple[str, float]] = []
-        if vector is None:
+        if self.mode == "bm25":
             pass
         elif files:
             # Exact scoring of the few chunks of the named documents: no filtered ANN query needed.
@@ -135,7 +143,7 @@ class HybridRetriever:
                 )
             )
         t2 = time.perf_counter()
-        return Retrieval(chunks=out, embed_ms=(t1 - t0) * 1000, retrieve_ms=(t2 - t1) * 1000)
+        return Retrieval(chunks=out, embed_ms=(t1 - t0) * 1000, retrieve_ms=(t2 - t1) * 1000, query_vector=np.asarray(vector))
 
 
 def query_tokens(question: str, terms: list[str]) -> list[str]:

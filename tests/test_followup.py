@@ -71,3 +71,40 @@ def test_names_keep_their_final_s_and_lose_only_a_possessive(question, names):
     from qa.followup import names_in
 
     assert names_in(question) == names
+
+
+def abstained(question: str) -> Answer:
+    a = turn(question)
+    return a.model_copy(update={"abstained": True, "text": "The documents don't say.", "citations": []})
+
+
+@pytest.mark.parametrize(
+    ("previous", "follow_up", "standalone"),
+    [
+        # "it" in a question about an event is the event, not an entity the previous question named
+        (turn("What happened at the Harbor Museum?"), "Who was behind it?", "Who was behind the events at the Harbor Museum?"),
+        (turn("What happened at the Harbor Museum?"), "When did it happen?", "When did the events at the Harbor Museum happen?"),
+        (turn("Who was hurt in the Calder bridge collapse?"), "Why did it happen?", "Why did the Calder bridge collapse happen?"),
+        (turn("Did anyone foresee the Wren river flood?"), "Why is the mayor blamed over it?", "Why is the mayor blamed over the Wren river flood?"),
+        # ... also when the named entity is only part of the event's name
+        (abstained("How many people died in the Calder bombing?"), "Who was it aimed at?", "Who was the Calder bombing aimed at?"),
+        # "they" is the plural noun phrase of the previous question, also after an abstention
+        (abstained("What are the names of the gunmen?"), "Where are they from?", "Where are the gunmen from?"),
+        (turn("Had the Americans warned Russia?"), "Since when had they known?", "Since when had the Americans known?"),
+        # an entity still wins when the question is not about an event
+        (turn("Which country raised its threat level?", "France"), "How many plots did it foil?", "How many plots did France foil?"),
+    ],
+)
+def test_events_and_plural_referents(previous, follow_up, standalone):
+    assert rewrite(follow_up, [previous]).question == standalone
+
+
+def test_a_name_in_the_previous_question_is_no_plural_referent():
+    previous = turn("Who got picked up by police after the Crocus shooting?")
+    assert "of Crocus" not in rewrite("How many of them appeared in court?", [previous]).question
+
+
+@pytest.mark.parametrize("marker", ["Switching topics: ", "Changing the subject, ", "Unrelated, but ", "On another note: "])
+def test_a_topic_switch_starts_a_new_chain(marker):
+    previous = turn("Who claimed responsibility for the attack?", "IS-K")
+    assert rewrite(f"{marker}had the Americans warned Russia?", [previous]).question == "Had the Americans warned Russia?"

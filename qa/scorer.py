@@ -1,0 +1,194 @@
+"""Evidence scorers: rank candidate sentences and say how sure the corpus answers, behind one Protocol.
+
+``DOCQA_EVIDENCE`` picks one by name from a registry (``register_scorer`` adds one; tests
+register fakes through the same path):
+
+- ``rules``: the hand-set score (0.6 x IDF coverage + 0.4 x fused chunk rank, +0.05 for a
+  sentence holding the asked type); confidence 0.5 x best coverage + 0.5 x best dense
+  cosine; threshold 0.44.
+- ``learned``: two linear models over ``qa.features.FEATURES`` (sentence and chunk cosine,
+  coverage, ranks, answer type...), fitted by ``python -m evals.train`` on the 24 training
+  SQuAD articles and the seeds suites' dev halves: a ranker (softmax over one question's
+  candidates: which sentence answers) and a logistic answer classifier over the best
+  candidate (does it answer at all); the confidence is that probability, and the threshold
+  was chosen on dev data only. Weights live in ``qa/weights/evidence-lr.json`` (a few kB,
+  numpy at answer time).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from index import ConfigError, Settings
+from index.errors import ModelError
+
+from .evidence import Evidence
+from .features import FEATURES
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+LEARNED_WEIGHTS = WEIGHTS_DIR / "evidence-lr.json"
+
+_COVERAGE = FEATURES.index("coverage")
+_FUSED = FEATURES.index("fused_rel")
+_TYPE = FEATURES.index("type_match")
+_CHUNK_COS = FEATURES.index("chunk_cos")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Candidates ranked best first, and how strongly they support answering at all."""
+
+    evidence: list[Evidence]
+    confidence: float
+
+
+@runtime_checkable
+class EvidenceScorer(Protocol):
+    """Scores candidate sentences; an answer abstains when ``confidence < threshold``."""
+
+    name: str
+    threshold: float
+
+    def score(self, evidence: list[Evidence]) -> Scored:
+        """``evidence`` with ``score`` and ``quotable`` set, best first, and the answer confidence."""
+        ...
+
+
+class RulesScorer:
+    """The hand-set rules (the baseline the learned model is measured against)."""
+
+    name = "rules"
+    #: Weight of the question-term coverage in a sentence's score; the rest is its chunk's fused rank.
+    COVERAGE_WEIGHT = 0.6
+    #: Added to a sentence that shares a question term and holds a candidate of the asked type.
+    ANSWER_TYPE_BONUS = 0.05
+
+    def __init__(self, threshold: float = 0.44) -> None:
+        self.threshold = threshold
+
+    def score(self, evidence: list[Evidence]) -> Scored:
+        out = []
+        for e in evidence:
+            f = e.features
+            s = self.COVERAGE_WEIGHT * f[_COVERAGE] + (1 - self.COVERAGE_WEIGHT) * f[_FUSED]
+            if f[_TYPE] and f[_COVERAGE] > 0:
+                s += self.ANSWER_TYPE_BONUS
+            out.append(replace(e, score=s, quotable=e.coverage > 0))
+        out.sort(key=lambda e: -e.score)
+        if not out:
+            return Scored(out, 0.0)
+        dense = max((e.retrieved.dense_score for e in out if e.retrieved.dense_score is not None), default=0.0)
+        coverage = max(e.coverage for e in out[:3])
+        return Scored(out, round(0.5 * coverage + 0.5 * max(dense, 0.0), 4))
+
+
+def answer_features(ranked: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """What the answer decision reads: the top candidate's features, its rank score and its lead over the next."""
+    order = np.argsort(-z, kind="stable")
+    top = order[0]
+    lead = z[top] - z[order[1]] if len(z) > 1 else 5.0
+    return np.concatenate([ranked[top], [z[top], lead]])
+
+
+class LearnedScorer:
+    """Two fitted models: a ranker (softmax over one question's candidates) and an answer/abstain classifier.
+
+    A sentence's ``score`` is the answer probability times its share of the ranker's softmax relative to the
+    best candidate, so the best sentence carries the answer probability and supporting sentences less.
+    """
+
+    name = "learned"
+
+    def __init__(self, path: Path = LEARNED_WEIGHTS, threshold: float | None = None) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            names = tuple(data["features"])
+            self.mean = np.asarray(data["mean"], dtype=np.float64)
+            self.scale = np.asarray(data["scale"], dtype=np.float64)
+            self.rank_coef = np.asarray(data["rank_coef"], dtype=np.float64)
+            answer = data["answer"]
+            self.answer_mean = np.asarray(answer["mean"], dtype=np.float64)
+            self.answer_scale = np.asarray(answer["scale"], dtype=np.float64)
+            self.answer_coef = np.asarray(answer["coef"], dtype=np.float64)
+            self.answer_intercept = float(answer["intercept"])
+            stored = float(data["threshold"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(
+                f"the learned evidence model {path} is missing or unreadable ({exc}); rebuild it with "
+                "`python -m evals.train`, or set DOCQA_EVIDENCE=rules"
+            ) from exc
+        n = len(FEATURES)
+        if names != FEATURES or not (len(self.mean) == len(self.scale) == len(self.rank_coef) == n
+                                     and len(self.answer_coef) == len(self.answer_mean) == n + 2):
+            raise ModelError(
+                f"the learned evidence model {path} was trained on other features ({len(names)}, code has {n}); "
+                "rebuild it with `python -m evals.train`, or set DOCQA_EVIDENCE=rules"
+            )
+        self.threshold = stored if threshold is None else threshold
+        self.path = path
+
+    def rank_scores(self, features: np.ndarray) -> np.ndarray:
+        """The ranker's score of each candidate (higher: more likely the sentence that answers)."""
+        return ((features - self.mean) / self.scale) @ self.rank_coef
+
+    def answer_probability(self, features: np.ndarray, z: np.ndarray) -> float:
+        """P(the best candidate answers the question)."""
+        a = (answer_features(features, z) - self.answer_mean) / self.answer_scale
+        return float(1.0 / (1.0 + np.exp(-(a @ self.answer_coef + self.answer_intercept))))
+
+    def score(self, evidence: list[Evidence]) -> Scored:
+        if not evidence:
+            return Scored([], 0.0)
+        x = np.asarray([e.features for e in evidence], dtype=np.float64)
+        z = self.rank_scores(x)
+        p = self.answer_probability(x, z)
+        share = np.exp(z - z.max())
+        out = [replace(e, score=float(p * si)) for e, si in zip(evidence, share, strict=True)]
+        # Stable: equal scores keep retrieval order.
+        out.sort(key=lambda e: -e.score)
+        return Scored(out, round(p, 4))
+
+
+ScorerFactory = Callable[[Settings], EvidenceScorer]
+_FACTORIES: dict[str, ScorerFactory] = {}
+_cache: dict[tuple[str, float | None], EvidenceScorer] = {}
+_cache_lock = threading.Lock()
+
+
+def register_scorer(name: str, factory: ScorerFactory) -> None:
+    """Make ``DOCQA_EVIDENCE=name`` build its scorer with ``factory(settings)``."""
+    _FACTORIES[name] = factory
+    with _cache_lock:
+        for key in [k for k in _cache if k[0] == name]:
+            del _cache[key]
+
+
+def make_scorer(settings: Settings) -> EvidenceScorer:
+    """The scorer named by ``settings.evidence`` (built once per name and threshold, then shared)."""
+    name = settings.evidence
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise ConfigError(
+            f"DOCQA_EVIDENCE={name!r} is not a known evidence scorer; use one of {', '.join(sorted(_FACTORIES))}"
+        )
+    key = (name, settings.abstain_threshold)
+    with _cache_lock:
+        scorer = _cache.get(key)
+        if scorer is None:
+            scorer = factory(settings)
+            _cache[key] = scorer
+    return scorer
+
+
+register_scorer("rules", lambda s: RulesScorer(0.44 if s.abstain_threshold is None else s.abstain_threshold))
+register_scorer("learned", lambda s: LearnedScorer(threshold=s.abstain_threshold))

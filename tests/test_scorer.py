@@ -1,0 +1,108 @@
+"""Contract of the evidence scorers, run over every registered one with hand-built candidates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index import Chunk, ConfigError, LineSpan, Sentence, load_settings
+from index.errors import ModelError
+from qa import RetrievedChunk
+from qa.evidence import Evidence
+from qa.features import FEATURES
+from qa.scorer import LEARNED_WEIGHTS, EvidenceScorer, LearnedScorer, RulesScorer, make_scorer, register_scorer
+
+SCORERS = ["rules", "learned"]
+
+
+def candidate(text: str, **features: float) -> Evidence:
+    """One candidate sentence on line 1 of a.txt; unnamed features are 0 (1 for name/number coverage)."""
+    values = {name: 0.0 for name in FEATURES} | {"name_cov": 1.0, "number_cov": 1.0, "log_words": 2.0} | features
+    sentence = Sentence(text=text, spans=[LineSpan(line=1, start=0, end=len(text))])
+    chunk = Chunk(id="c", file="a.txt", file_hash="h", ordinal=0, first_line=1, last_line=1, text=text, sentences=[sentence])
+    rc = RetrievedChunk(chunk_id="c", file="a.txt", first_line=1, last_line=1, text=text,
+                        dense_score=values["chunk_cos"], bm25_score=None, fused_score=values["fused_rel"])
+    return Evidence(chunk, rc, sentence, sentence.spans[0], text, coverage=values["coverage"],
+                    features=tuple(values[n] for n in FEATURES))
+
+
+ANSWERS = dict(coverage=0.9, coverage_exact=0.9, chunk_coverage=1.0, sent_cos=0.75, sent_cos_rank=1.0, chunk_cos=0.7,
+               fused_rel=1.0, chunk_rank=1.0, bm25_rel=1.0, type_match=1.0, cov_x_cos=0.675)
+UNRELATED = dict(coverage=0.0, coverage_exact=0.0, uncovered_idf=1.0, sent_cos=0.05, sent_cos_gap=0.0, sent_cos_rank=1.0,
+                 chunk_cos=0.08, fused_rel=1.0, chunk_rank=1.0, type_missing=1.0)
+
+
+@pytest.fixture(params=SCORERS)
+def scorer(request: pytest.FixtureRequest, tmp_path: Path) -> EvidenceScorer:
+    return make_scorer(load_settings(home=tmp_path, evidence=request.param))
+
+
+def test_scorers_satisfy_the_protocol(scorer: EvidenceScorer) -> None:
+    assert isinstance(scorer, EvidenceScorer)
+    assert 0.0 < scorer.threshold < 1.0
+
+
+def test_the_answering_sentence_ranks_first_and_clears_the_threshold(scorer: EvidenceScorer) -> None:
+    weak = candidate("The museum has a cafe.", **(UNRELATED | dict(chunk_rank=0.5, fused_rel=0.6, sent_cos_gap=0.7, sent_cos_rank=0.5)))
+    strong = candidate("The museum opened in 1931.", **ANSWERS)
+    scored = scorer.score([weak, strong])
+    assert [e.quote for e in scored.evidence] == ["The museum opened in 1931.", "The museum has a cafe."]
+    assert scored.confidence >= scorer.threshold
+    assert scored.evidence[0].quotable
+
+
+def test_unrelated_candidates_stay_under_the_threshold(scorer: EvidenceScorer) -> None:
+    scored = scorer.score([candidate("Ships float.", **UNRELATED), candidate("Bridges span rivers.", **UNRELATED)])
+    assert scored.confidence < scorer.threshold
+
+
+def test_no_candidates_means_no_confidence(scorer: EvidenceScorer) -> None:
+    scored = scorer.score([])
+    assert scored.evidence == [] and scored.confidence == 0.0
+
+
+def test_scores_do_not_change_the_candidates_themselves(scorer: EvidenceScorer) -> None:
+    e = candidate("The museum opened in 1931.", **ANSWERS)
+    scored = scorer.score([e])
+    assert scored.evidence[0] is not e and e.score == 0.0
+    assert scored.evidence[0].quote == e.quote and scored.evidence[0].features == e.features
+
+
+def test_learned_probabilities_are_probabilities() -> None:
+    scorer = LearnedScorer()
+    scored = scorer.score([candidate("x", **ANSWERS), candidate("y", **UNRELATED)])
+    assert all(0.0 <= e.score <= 1.0 for e in scored.evidence)
+    assert scored.confidence == round(scored.evidence[0].score, 4)
+
+
+def test_the_threshold_setting_overrides_the_stored_one(tmp_path: Path) -> None:
+    assert make_scorer(load_settings(home=tmp_path, evidence="learned", abstain_threshold=0.9)).threshold == 0.9
+    assert make_scorer(load_settings(home=tmp_path, evidence="rules")).threshold == 0.44
+    stored = json.loads(LEARNED_WEIGHTS.read_text())["threshold"]
+    assert make_scorer(load_settings(home=tmp_path, evidence="learned")).threshold == stored
+
+
+def test_an_unknown_scorer_names_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"DOCQA_EVIDENCE='oracle'.*learned, rules"):
+        make_scorer(load_settings(home=tmp_path, evidence="oracle"))
+
+
+def test_a_missing_or_foreign_model_file_says_how_to_rebuild_it(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"python -m evals.train.*DOCQA_EVIDENCE=rules"):
+        LearnedScorer(tmp_path / "nope.json")
+    data = json.loads(LEARNED_WEIGHTS.read_text())
+    data["features"] = data["features"][:-1]
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="other features"):
+        LearnedScorer(tmp_path / "old.json")
+
+
+def test_a_registered_scorer_is_chosen_by_name(tmp_path: Path) -> None:
+    class Reverse(RulesScorer):
+        name = "reverse"
+
+    register_scorer("reverse", lambda s: Reverse(0.1))
+    scorer = make_scorer(load_settings(home=tmp_path, evidence="reverse"))
+    assert isinstance(scorer, Reverse) and scorer.threshold == 0.1
