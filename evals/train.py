@@ -1,6 +1,10 @@
 """Rebuild the learned evidence model (``qa/weights/evidence-lr.json``) from data in the repository and ``../shared``.
 
-    python -m evals.train [--squad DIR] [--out PATH] [--seed 0] [--compare]
+    python -m evals.train_encoder   # first, only to rebuild the evidence encoder (index/encoders/minilm-qa, ~20 min)
+    python -m evals.train [--squad DIR] [--out PATH] [--seed 0] [--compare] [--features-cache PATH]
+
+The features include cosines from the evidence encoder (``DOCQA_EVIDENCE_ENCODER``), so the
+weights belong to the encoder they were fitted with: rebuild them after rebuilding it.
 
 Training data, never any test half:
 - SQuAD: the questions of the 24 article files whose names sort first (the other 24 are only
@@ -160,17 +164,6 @@ def _top1(model: _LR | _GBT, groups: list[Group]) -> float:
     return hits / max(total, 1)
 
 
-def _confidences(model: _LR | _GBT, groups: list[Group]) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """(source, best probability) for answerable and for unanswerable dev turns (incl. synthetic ones)."""
-    pos, neg = [], []
-    for g in groups:
-        p = model.predict(g.x)
-        (pos if g.answerable else neg).append((g.source, float(p.max())))
-        if g.synthetic_unanswerable is not None and g.synthetic_unanswerable.any():
-            neg.append((g.source + "-answer-removed", float(p[g.synthetic_unanswerable].max())))
-    return pos, neg
-
-
 def _balanced(pos: list[tuple[str, float]], neg: list[tuple[str, float]], th: float) -> tuple[float, float, float]:
     """Mean over sources of the answered share (answerable) and of the abstained share (unanswerable)."""
     def rate(items: list[tuple[str, float]], ok: bool) -> float:
@@ -219,9 +212,32 @@ def main(argv: list[str] | None = None) -> int:
         if args.features_cache is not None:
             with open(args.features_cache, "wb") as fh:
                 pickle.dump((groups, dev), fh)
+    dev += _offtopic_groups(args, settings, split_of)
     collected = time.perf_counter() - started
     print(f"features ready in {collected:.0f} s: {len(groups)} SQuAD groups, {len(dev)} seeds-suite dev turns", file=sys.stderr)
     return _fit_and_write(args, groups, dev, train, started)
+
+
+#: Training SQuAD questions asked of the seeds (and seeds questions of SQuAD): answers that cannot be there.
+OFFTOPIC_QUESTIONS = 400
+
+
+def _offtopic_groups(args: argparse.Namespace, settings: Settings, split_of: dict[str, str]) -> list[Group]:
+    """Questions asked of a corpus that cannot answer them: every candidate is wrong (answer classifier only)."""
+    from qa import get_engine
+
+    squad = get_engine(args.squad / "docs", settings)
+    seeds = get_engine(SEEDS_DIR, settings)
+    pool = [c for c in squad_cases(args.squad) if c.turns[0].evidence[0].rsplit(":", 1)[0] in split_of]
+    asked = [c.turns[0].question for c in random.Random(args.seed).sample(pool, min(OFFTOPIC_QUESTIONS, len(pool)))]
+    out = []
+    for engine, questions in ((seeds, asked), (squad, [c.turns[0].question for c in load_suite("seeds") if not c.turns[0].abstain])):
+        for q in questions:
+            tr = engine.trace(q)
+            if tr.candidates:
+                x = np.asarray([e.features for e in tr.candidates])
+                out.append(Group("offtopic", False, x, np.zeros(len(x), dtype=np.int64)))
+    return out
 
 
 def _collect(args: argparse.Namespace, settings: Settings, split_of: dict[str, str]) -> tuple[list[Group], list[Group]]:
@@ -344,7 +360,7 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
 
     # Threshold on the dev turns (every suite's dev half, SQuAD validation articles): keep answering at least
     # ANSWERED_FLOOR of the answerable ones (mean over sources), and abstain on as many unanswerable ones as possible.
-    dev_sources = {"seeds", "natural", "nearmiss", "nearmiss-squad", "squad-val", "squad-val-answer-removed"}
+    dev_sources = {"seeds", "natural", "nearmiss", "nearmiss-squad", "squad-val", "squad-val-answer-removed", "offtopic"}
     pos = [(s, float(v)) for s, v, y in zip(sources, p, ay, strict=True) if s in dev_sources and y == 1]
     neg = [(s, float(v)) for s, v, y in zip(sources, p, ay, strict=True) if s in dev_sources and y == 0]
     print(f"\nthreshold on dev (answered: answerable turns; abstained: unanswerable; mean over sources; floor {ANSWERED_FLOOR})")
@@ -368,15 +384,16 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
 
     print(f"\nreliability of the answer probability on SQuAD validation articles (n={len(vy)}), ECE {ece:.4f}")
     print(f"{'bin':>5} {'mean p':>7} {'observed':>8} {'n':>7}")
-    for a, conf, acc, n in table:
-        print(f"{a:5.1f} {conf:7.3f} {acc:8.3f} {n:7d}")
+    for lo, conf, acc, n in table:
+        print(f"{lo:5.1f} {conf:7.3f} {acc:8.3f} {n:7d}")
     _plot(table, ece, args.out.with_suffix(".reliability.svg"))
+    rank_coef = [round(float(v), 6) for v in ranker.coef]
 
     payload = {
         "features": list(FEATURES),
         "mean": [round(float(v), 6) for v in ranker.mean],
         "scale": [round(float(v), 6) for v in ranker.scale],
-        "rank_coef": [round(float(v), 6) for v in ranker.coef],
+        "rank_coef": rank_coef,
         "answer": {
             "mean": [round(float(v), 6) for v in a_mean],
             "scale": [round(float(v), 6) for v in a_scale],
@@ -398,7 +415,7 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
     print("\nranker weights (standardised features):")
-    for name, coef in sorted(zip(FEATURES, payload["rank_coef"], strict=True), key=lambda kv: -abs(kv[1])):
+    for name, coef in sorted(zip(FEATURES, rank_coef, strict=True), key=lambda kv: -abs(kv[1])):
         print(f"  {name:<16} {coef:+.3f}")
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes) in {time.perf_counter() - started:.0f} s")
     return 0

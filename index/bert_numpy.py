@@ -82,7 +82,8 @@ class BertNumpyEncoder:
         from tokenizers import Tokenizer
 
         weights = load_file(str(path / "model.safetensors"))
-        weights = {k.removeprefix("bert."): v for k, v in weights.items()}
+        # Weights may be stored as float16 (the shipped evidence encoder): compute in float32 as torch does.
+        weights = {k.removeprefix("bert."): v.astype(np.float32, copy=False) for k, v in weights.items()}
         # Dense layers are applied as ``x @ W.T``: store W.T contiguous once so each product is one BLAS call.
         weights = {k: np.ascontiguousarray(v.T) if k.startswith("encoder.") and k.endswith("dense.weight") or k.endswith(
             ("query.weight", "key.weight", "value.weight")) else v for k, v in weights.items()}

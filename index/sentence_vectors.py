@@ -23,13 +23,19 @@ logger = logging.getLogger(__name__)
 class SentenceVectors:
     """Chunk id -> matrix of its sentences' unit vectors (row i: sentence i of the chunk)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, encoder: str = "") -> None:
+        """``encoder``: name of the model that makes the vectors; vectors made by another one are not loaded."""
         self._path = path
+        self.encoder = encoder
         self._rows: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         if path is not None and path.exists():
             try:
                 data = np.load(path, allow_pickle=False)
+                stored = str(data["encoder"]) if "encoder" in data else ""
+                if stored != encoder:
+                    logger.info("sentence vectors in %s were made by %r, not %r; they will be made again", path, stored, encoder)
+                    return
                 ids = [str(x) for x in data["ids"]]
                 counts = data["counts"].astype(np.int64)
                 matrix = data["vectors"]
@@ -80,5 +86,5 @@ class SentenceVectors:
             matrix = np.concatenate([self._rows[i] for i in ids]) if ids else np.zeros((0, dim), dtype=np.float16)
         self._path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._path.with_name(f".{self._path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, ids=np.array(ids, dtype=str), counts=counts, vectors=matrix)
+        np.savez(tmp, ids=np.array(ids, dtype=str), counts=counts, vectors=matrix, encoder=np.array(self.encoder))
         os.replace(tmp, self._path)

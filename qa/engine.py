@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from index import CorpusIndex, IndexReport, QuestionError, Settings, load_settings
 
@@ -128,12 +130,19 @@ class QAEngine:
         # positions are stale until it is re-indexed.
         indexed = {(c.file, retriever.by_id[c.chunk_id].file_hash) for c in retrieval.chunks}
         lines_of = {f: lines for f, sha in indexed if (lines := self._lines.lines_if_unchanged(f, sha)) is not None}
-        candidates = gather_candidates(rewritten.question, retrieval.chunks, retriever, lines_of, retrieval.query_vector)
+        candidates = gather_candidates(rewritten.question, retrieval.chunks, retriever, lines_of, self._evidence_vector(rewritten.question, retrieval))
         scored = self.scorer.score(candidates)
         return Trace(
             standalone=rewritten.question, rewritten_by=rewritten_by, retrieval=retrieval, retriever=retriever,
             candidates=candidates, evidence=scored.evidence, confidence=scored.confidence, threshold=self.scorer.threshold,
         )
+
+    def _evidence_vector(self, question: str, retrieval: Retrieval) -> np.ndarray | None:
+        """The question as the evidence encoder sees it (the retrieval vector when one model does both)."""
+        encoder = self.index.sentence_embedder
+        if encoder is self.index.embedder:
+            return retrieval.query_vector
+        return np.asarray(encoder.embed([question])[0])
 
     def answer_with_evidence(
         self, question: str, history: Sequence[Answer] | None = None, standalone: str | None = None

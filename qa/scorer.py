@@ -109,7 +109,12 @@ class LearnedScorer:
 
     name = "learned"
 
-    def __init__(self, path: Path = LEARNED_WEIGHTS, threshold: float | None = None) -> None:
+    def __init__(self, path: Path = LEARNED_WEIGHTS, threshold: float | None = None, rules_vouch: bool = False) -> None:
+        """``rules_vouch``: also answer when the rules' own test passes (coverage and dense cosine over 0.44): the
+        confidence is then at least the threshold. The ``hybrid`` scorer; ranking is the learned one either way."""
+        self.rules = RulesScorer() if rules_vouch else None
+        if rules_vouch:
+            self.name = "hybrid"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             names = tuple(data["features"])
@@ -156,6 +161,8 @@ class LearnedScorer:
         out = [replace(e, score=float(p * si)) for e, si in zip(evidence, share, strict=True)]
         # Stable: equal scores keep retrieval order.
         out.sort(key=lambda e: -e.score)
+        if self.rules is not None and p < self.threshold and self.rules.score(evidence).confidence >= self.rules.threshold:
+            p = self.threshold
         return Scored(out, round(p, 4))
 
 
@@ -192,3 +199,4 @@ def make_scorer(settings: Settings) -> EvidenceScorer:
 
 register_scorer("rules", lambda s: RulesScorer(0.44 if s.abstain_threshold is None else s.abstain_threshold))
 register_scorer("learned", lambda s: LearnedScorer(threshold=s.abstain_threshold))
+register_scorer("hybrid", lambda s: LearnedScorer(threshold=s.abstain_threshold, rules_vouch=True))

@@ -14,7 +14,7 @@ from qa.evidence import Evidence
 from qa.features import FEATURES
 from qa.scorer import LEARNED_WEIGHTS, EvidenceScorer, LearnedScorer, RulesScorer, make_scorer, register_scorer
 
-SCORERS = ["rules", "learned"]
+SCORERS = ["rules", "learned", "hybrid"]
 
 
 def candidate(text: str, **features: float) -> Evidence:
@@ -85,7 +85,7 @@ def test_the_threshold_setting_overrides_the_stored_one(tmp_path: Path) -> None:
 
 
 def test_an_unknown_scorer_names_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"DOCQA_EVIDENCE='oracle'.*learned, rules"):
+    with pytest.raises(ConfigError, match=r"DOCQA_EVIDENCE=.oracle.*hybrid, learned, rules"):
         make_scorer(load_settings(home=tmp_path, evidence="oracle"))
 
 

@@ -1,0 +1,140 @@
+"""Fine-tune the packaged all-MiniLM-L6-v2 into the evidence encoder (``index/encoders/minilm-qa``).
+
+    python -m evals.train_encoder [--squad DIR] [--out DIR] [--epochs 1] [--seed 0]
+
+Pairs: each question of the 18 SQuAD article files whose names sort first, with the retrieved
+candidate sentence that lies on its gold line and holds a gold answer, and as a hard negative the
+best-scored (rules) candidate that does not. Loss: in-batch softmax over cosines (scale 20, the
+multiple-negatives ranking loss), batch 32, AdamW at 3e-5, on the CPU. Articles 19-24 measure it:
+top-1 of the cosine alone among the retrieved candidates, before and after. The other 24 articles
+are never used. The weights are written as float16 (about 45 MB) with the packaged model's
+sentence-transformers configuration, so the numpy query encoder (``index/bert_numpy.py``) runs it.
+Run ``python -m evals.train`` afterwards: the evidence model's features depend on this encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from index import PACKAGED_MODEL, load_settings
+from index.embedder import resolve_model_path
+from index.settings import EVIDENCE_ENCODER_DIR
+
+from .runner import DEFAULT_SQUAD, squad_cases
+from .train import FIT_ARTICLES, TRAIN_ARTICLES, _label
+
+#: Files of the packaged model's folder that describe the pipeline (the fine-tune keeps them).
+_CONFIG_FILES = ["modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json"]
+
+
+def _pairs(squad: Path) -> tuple[list[tuple[str, str, str | None]], list[tuple[str, list[str], list[int]]]]:
+    """(question, answer sentence, hard negative) for training; (question, candidates, labels) for validation."""
+    from qa import get_engine
+
+    docs = sorted(p.name for p in (squad / "docs").iterdir() if p.suffix == ".txt")
+    fit, val = set(docs[:FIT_ARTICLES]), set(docs[FIT_ARTICLES:TRAIN_ARTICLES])
+    engine = get_engine(squad / "docs", load_settings(evidence="rules", evidence_encoder=PACKAGED_MODEL))
+    train: list[tuple[str, str, str | None]] = []
+    held: list[tuple[str, list[str], list[int]]] = []
+    for case in squad_cases(squad):
+        turn = case.turns[0]
+        file, line = turn.evidence[0].rsplit(":", 1)
+        if file not in fit and file not in val:
+            continue
+        tr = engine.trace(turn.question)
+        gold = {(file, int(line))}
+        pats = [re.compile(p, re.IGNORECASE) for p in turn.expect]
+        if file in fit:
+            pos = [e.sentence.text for e in tr.candidates if _label(e, gold, pats) == 1]
+            neg = [e.sentence.text for e in tr.evidence if _label(e, gold, pats) == 0]
+            if pos:
+                train.append((turn.question, pos[0], neg[0] if neg else None))
+        else:
+            held.append((turn.question, [e.sentence.text for e in tr.candidates], [_label(e, gold, pats) for e in tr.candidates]))
+    return train, held
+
+
+def _top1(model, held: list[tuple[str, list[str], list[int]]]) -> float:  # type: ignore[no-untyped-def]
+    hits = total = 0
+    for question, texts, labels in held:
+        if 1 not in labels:
+            continue
+        q = model.encode([question], normalize_embeddings=True)
+        s = model.encode(texts, normalize_embeddings=True, batch_size=64)
+        total += 1
+        hits += int(labels[int(np.argmax(s @ q[0]))] == 1)
+    return hits / max(total, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD folder (questions.jsonl + docs/)")
+    parser.add_argument("--out", type=Path, default=EVIDENCE_ENCODER_DIR, help="folder to write the encoder to")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    import torch
+    from safetensors.numpy import load_file, save_file
+    from sentence_transformers import SentenceTransformer
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    train, held = _pairs(args.squad)
+    print(f"{len(train)} training pairs, {len(held)} validation questions ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    base = resolve_model_path(PACKAGED_MODEL)
+    model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
+    model.eval()
+    with torch.no_grad():
+        before = _top1(model, held)
+    print(f"validation top-1 by cosine alone, packaged model: {before:.3f}")
+    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-5)
+    for epoch in range(args.epochs):
+        model.train()
+        random.shuffle(train)
+        t0 = time.perf_counter()
+        for i in range(0, len(train), 32):
+            batch = train[i : i + 32]
+            questions = [b[0] for b in batch]
+            passages = [b[1] for b in batch] + [b[2] for b in batch if b[2]]
+            q = torch.nn.functional.normalize(model(model.tokenize(questions))["sentence_embedding"], dim=-1)
+            p = torch.nn.functional.normalize(model(model.tokenize(passages))["sentence_embedding"], dim=-1)
+            loss = torch.nn.functional.cross_entropy(q @ p.T * 20.0, torch.arange(len(questions)))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        model.eval()
+        with torch.no_grad():
+            after = _top1(model, held)
+        print(f"epoch {epoch + 1}: {time.perf_counter() - t0:.0f} s, last batch loss {loss.item():.3f}, validation top-1 {after:.3f}")
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save(str(tmp))
+    weights = load_file(str(tmp / "model.safetensors"))
+    out = args.out.with_name(args.out.name + ".new")
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "1_Pooling").mkdir(parents=True)
+    save_file({k: v.astype(np.float16) for k, v in weights.items()}, str(out / "model.safetensors"))
+    for name in ["config.json", "tokenizer.json", "tokenizer_config.json"]:
+        shutil.copy(tmp / name, out / name)
+    for name in _CONFIG_FILES:
+        shutil.copy(base / name, out / name)
+    shutil.rmtree(tmp)
+    shutil.rmtree(args.out, ignore_errors=True)
+    out.rename(args.out)
+    size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
+    print(f"wrote {args.out} ({size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f} s; now run `python -m evals.train`")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
