@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=500, help="seeded random sample size (default 500)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--all", action="store_true", help="ask every question")
+    parser.add_argument("--training", action="store_true", help="only the questions of the 24 training articles")
     parser.add_argument("--held-out", action="store_true",
                         help="only the questions of the 24 articles whose names sort last (never trained or tuned on)")
     parser.add_argument("--systems", default="full", help="comma-separated systems (full, bm25, dense, llamaindex)")
@@ -49,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         cases = squad_cases(args.root)
         if args.held_out:
             cases = held_out_cases(cases, args.root)
+        elif args.training:
+            held = {c.id for c in held_out_cases(cases, args.root)}
+            cases = [c for c in cases if c.id not in held]
         t0 = time.perf_counter()
         report = run_suite("squad", cases, args.root / "docs", load_settings(), [s for s in args.systems.split(",") if s],
                            None if args.all else args.sample, args.seed)

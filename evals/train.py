@@ -42,7 +42,7 @@ from index import SEEDS_DIR, Settings, load_settings
 from qa import Answer, QAEngine
 from qa.evidence import Evidence
 from qa.features import FEATURES
-from qa.scorer import LEARNED_WEIGHTS, answer_features
+from qa.scorer import LEARNED_WEIGHTS, RulesScorer, answer_features
 
 from .runner import DEFAULT_SQUAD, squad_cases
 from .suite import Case, load_suite
@@ -218,6 +218,18 @@ def main(argv: list[str] | None = None) -> int:
     return _fit_and_write(args, groups, dev, train, started)
 
 
+class _TracingRules(RulesScorer):
+    """The rules (for the conversation history while collecting), with every feature computed."""
+
+    uses_sentence_vectors = True
+
+
+def _tracing(engine: QAEngine) -> QAEngine:
+    """The engine with a scorer that makes it compute the sentence cosines (features must match answer time)."""
+    engine.scorer = _TracingRules()
+    return engine
+
+
 #: Training SQuAD questions asked of the seeds (and seeds questions of SQuAD): answers that cannot be there.
 OFFTOPIC_QUESTIONS = 400
 
@@ -226,8 +238,8 @@ def _offtopic_groups(args: argparse.Namespace, settings: Settings, split_of: dic
     """Questions asked of a corpus that cannot answer them: every candidate is wrong (answer classifier only)."""
     from qa import get_engine
 
-    squad = get_engine(args.squad / "docs", settings)
-    seeds = get_engine(SEEDS_DIR, settings)
+    squad = _tracing(get_engine(args.squad / "docs", settings))
+    seeds = _tracing(get_engine(SEEDS_DIR, settings))
     pool = [c for c in squad_cases(args.squad) if c.turns[0].evidence[0].rsplit(":", 1)[0] in split_of]
     asked = [c.turns[0].question for c in random.Random(args.seed).sample(pool, min(OFFTOPIC_QUESTIONS, len(pool)))]
     out = []
@@ -245,8 +257,8 @@ def _collect(args: argparse.Namespace, settings: Settings, split_of: dict[str, s
     from qa import get_engine
 
     print(f"indexing {args.squad / 'docs'} and {SEEDS_DIR} (cached after the first run)...", file=sys.stderr)
-    squad = get_engine(args.squad / "docs", settings)
-    seeds = get_engine(SEEDS_DIR, settings)
+    squad = _tracing(get_engine(args.squad / "docs", settings))
+    seeds = _tracing(get_engine(SEEDS_DIR, settings))
     cases = [c for c in squad_cases(args.squad) if c.turns[0].evidence[0].rsplit(":", 1)[0] in split_of]
     print(f"{len(cases)} training SQuAD questions from {len(set(split_of))} articles", file=sys.stderr)
     groups = _squad_groups(squad, cases, split_of)
@@ -401,6 +413,7 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
             "intercept": round(float(clf.intercept_[0]), 6),
         },
         "threshold": best_t,
+        "encoder": load_settings().evidence_encoder,
         "trained": {
             "command": "python -m evals.train",
             "seed": args.seed,

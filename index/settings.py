@@ -77,10 +77,11 @@ class Settings(BaseSettings):
         "next sync (chunks are kept).",
     )
     evidence: str = Field(
-        default="learned",
-        description="Evidence scorer that ranks sentences and decides abstention: learned (a model trained by "
-        "`python -m evals.train`, shipped in qa/weights/) or rules (word coverage and fused rank); or a scorer "
-        "registered with qa.register_scorer.",
+        default="hybrid",
+        description="Evidence scorer that ranks sentences and decides abstention: hybrid (the learned ranker, and an "
+        "answer when either the learned answer classifier or the rules' coverage test vouches for one), learned (the "
+        "model trained by `python -m evals.train`, shipped in qa/weights/, alone) or rules (word coverage and fused "
+        "rank); or a scorer registered with qa.register_scorer.",
     )
     abstain_threshold: float | None = Field(
         default=None,

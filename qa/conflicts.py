@@ -75,9 +75,14 @@ class ValueGroup:
 
 
 def find_disagreement(
-    question: str, evidence: list[Evidence], partners: dict[str, set[str]], lower_vocab: frozenset[str]
+    question: str, evidence: list[Evidence], partners: dict[str, set[str]], lower_vocab: frozenset[str],
+    name_share: float = NAME_SHARE,
 ) -> list[ValueGroup]:
-    """The groups of differing values, best-supported first; empty when the sources agree."""
+    """The groups of differing values, best-supported first; empty when the sources agree.
+
+    ``name_share``: for who-questions, a sentence's score must reach this share of the best one's (the scorer's
+    scale: ``EvidenceScorer.agreement_share``).
+    """
     kind = question_kind(question)
     if kind not in ("how many", "when", "who") or not evidence:
         return []
@@ -86,7 +91,7 @@ def find_disagreement(
     share = NAME_SHARE if kind == "who" else COVERAGE_SHARE
     groups: list[ValueGroup] = []
     for e in evidence[:CANDIDATES]:
-        if best == 0 or e.coverage < share * best or (kind == "who" and e.score < NAME_SHARE * best_score):
+        if best == 0 or e.coverage < share * best or (kind == "who" and e.score < name_share * best_score):
             continue
         span = extract(question, e.quote, lower_vocab)
         if span is None:

@@ -20,7 +20,7 @@ from .followup import Rewrite, rewrite
 from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timings
 from .question import clean_question
 from .retrieval import HybridRetriever, Mode, Retrieval
-from .scorer import EvidenceScorer, make_scorer
+from .scorer import EvidenceScorer, RulesScorer, make_scorer
 from .short_answer import extract
 from .text import content_terms
 from .verify import LineSource, verified
@@ -59,6 +59,15 @@ class QAEngine:
         self._lines = LineSource(index.corpus)
         self._lock = threading.Condition()
         self.scorer: EvidenceScorer = make_scorer(self.settings)
+        encoder = index.sentence_embedder.name
+        if self.scorer.encoder is not None and self.scorer.encoder != encoder:
+            # A learned scorer's features are cosines of its own encoder: with another one they mean nothing.
+            logger.warning(
+                "evidence scorer %r was fitted with the %s encoder, but this index embeds sentences with %s; "
+                "using the rules scorer (set DOCQA_EVIDENCE_ENCODER=%s, or DOCQA_EVIDENCE=rules to silence this)",
+                self.scorer.name, self.scorer.encoder, encoder, self.scorer.encoder,
+            )
+            self.scorer = RulesScorer(0.44 if self.settings.abstain_threshold is None else self.settings.abstain_threshold)
         self._retriever = self._snapshot()
         self._partners = index.duplicate_partners()
         self._readers: dict[int, int] = {}  # id(retriever) -> answers in flight on it
@@ -140,6 +149,8 @@ class QAEngine:
     def _evidence_vector(self, question: str, retrieval: Retrieval) -> np.ndarray | None:
         """The question as the evidence encoder sees it (the retrieval vector when one model does both)."""
         encoder = self.index.sentence_embedder
+        if not self.scorer.uses_sentence_vectors:
+            return None  # the cosines are then 0; this scorer does not read them
         if encoder is self.index.embedder:
             return retrieval.query_vector
         return np.asarray(encoder.embed([question])[0])
@@ -170,11 +181,11 @@ class QAEngine:
         citations: list[Citation] = []
         groups: list[ValueGroup] = []
         if not abstained:
-            groups = find_disagreement(standalone, evidence, partners, retriever.lower_vocab)
+            groups = find_disagreement(standalone, evidence, partners, retriever.lower_vocab, self.scorer.agreement_share)
             if groups:
                 chosen, restated = _conflict_support(groups, partners)
             else:
-                chosen, restated = _supporting(evidence, self.settings.max_citations, partners)
+                chosen, restated = _supporting(evidence, self.settings.max_citations, partners, self.scorer.support_ratio)
                 short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
             citations = [_citation(e, restated) for e in chosen]
         t2 = time.perf_counter()
@@ -232,7 +243,7 @@ def _check_history(history: Sequence[Answer] | None) -> list[Answer]:
 
 
 def _supporting(
-    evidence: list[Evidence], limit: int, partners: dict[str, set[str]]
+    evidence: list[Evidence], limit: int, partners: dict[str, set[str]], ratio: float = SUPPORT_RATIO
 ) -> tuple[list[Evidence], dict[int, list[str]]]:
     """The best sentence plus others close to it in score, one per line, no repeated quote.
 
@@ -245,7 +256,7 @@ def _supporting(
     seen: set[tuple[str, int]] = set()
     quotes: set[str] = set()
     for e in evidence:
-        if len(chosen) >= limit or e.score < best * SUPPORT_RATIO:
+        if len(chosen) >= limit or e.score < best * ratio:
             break
         if not e.quotable or _restates(e, chosen, partners) is not None:
             continue
@@ -359,7 +370,7 @@ def _restated(c: Citation) -> str:
 
 
 # --------------------------------------------------------------------------- module-level API
-_engines: dict[tuple[str, str, str], QAEngine] = {}
+_engines: dict[tuple[object, ...], QAEngine] = {}
 _engines_lock = threading.Lock()
 
 
@@ -367,7 +378,8 @@ def get_engine(corpus: Path | str | None = None, settings: Settings | None = Non
     """The engine of a corpus (default: settings.corpus, i.e. seeds/), indexed on first use and cached."""
     settings = settings or load_settings()
     root = Path(corpus if corpus is not None else settings.corpus).expanduser().resolve()
-    key = (str(root), str(settings.home.expanduser().resolve()), settings.embed_model)
+    key = (str(root), str(settings.home.expanduser().resolve()), settings.embed_model, settings.evidence_encoder,
+           settings.evidence, settings.abstain_threshold)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:

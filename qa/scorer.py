@@ -58,6 +58,14 @@ class EvidenceScorer(Protocol):
 
     name: str
     threshold: float
+    #: Whether the scorer reads the sentence cosines (if not, the question is not embedded for them).
+    uses_sentence_vectors: bool
+    #: A supporting sentence is quoted too when its score is at least this share of the best one's.
+    support_ratio: float
+    #: A second name answering a who-question counts as a disagreeing value from this share of the best score.
+    agreement_share: float
+    #: The evidence encoder the scorer was fitted with (None: any); its features mean nothing with another one.
+    encoder: str | None
 
     def score(self, evidence: list[Evidence]) -> Scored:
         """``evidence`` with ``score`` and ``quotable`` set, best first, and the answer confidence."""
@@ -68,6 +76,10 @@ class RulesScorer:
     """The hand-set rules (the baseline the learned model is measured against)."""
 
     name = "rules"
+    uses_sentence_vectors = False
+    support_ratio = 0.75
+    agreement_share = 0.9
+    encoder: str | None = None
     #: Weight of the question-term coverage in a sentence's score; the rest is its chunk's fused rank.
     COVERAGE_WEIGHT = 0.6
     #: Added to a sentence that shares a question term and holds a candidate of the asked type.
@@ -108,6 +120,12 @@ class LearnedScorer:
     """
 
     name = "learned"
+    uses_sentence_vectors = True
+    #: Measured on 1,000 questions of the training SQuAD articles (seed 1): 0.75 / 0.5 / 0.3 / 0.2 / 0.1 gave
+    #: evidence recall 0.896 / 0.903 / 0.907 / 0.913 / 0.918 and citation precision 0.897 / 0.896 / 0.893 /
+    #: 0.889 / 0.879 (the score here is a softmax share, steeper than the rules' weighted sum).
+    support_ratio = 0.2
+    agreement_share = 0.2
 
     def __init__(self, path: Path = LEARNED_WEIGHTS, threshold: float | None = None, rules_vouch: bool = False) -> None:
         """``rules_vouch``: also answer when the rules' own test passes (coverage and dense cosine over 0.44): the
@@ -127,6 +145,7 @@ class LearnedScorer:
             self.answer_coef = np.asarray(answer["coef"], dtype=np.float64)
             self.answer_intercept = float(answer["intercept"])
             stored = float(data["threshold"])
+            self.encoder = str(data["encoder"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(
                 f"the learned evidence model {path} is missing or unreadable ({exc}); rebuild it with "

@@ -32,7 +32,8 @@ CONVERSATIONS = {
     ],
     "death-toll-second-source": [
         ("How many people died in the Moscow attack?", None, r"^The sources disagree", {f"{E}:1", f"{A}:5", f"{C}:1"}),
-        ("What about the second source?", "How many people died in the Moscow attack?", r"over 140", {f"{A}:5"}),
+        # the second value listed (best-supported first: over 140 from A and its near-duplicate B, then E's 139)
+        ("What about the second source?", "How many people died in the Moscow attack?", r"139", {f"{E}:1"}),
     ],
     "leader-media-arm": [
         ("Who leads ISKP?", None, r"^Shahab al-Muhajir", {f"{E}:15"}),

@@ -46,7 +46,7 @@ def test_changed_file_is_reembedded_and_deleted_file_removed(tiny, settings, sto
     before = embedder.texts_embedded
     report = index.sync()
     assert (report.files_indexed, report.files_removed, report.files_unchanged) == (1, 1, 1)
-    assert embedder.texts_embedded - before == 1  # only the changed file's one chunk
+    assert embedder.texts_embedded - before == 2  # only the changed file's one chunk, and its one sentence
     assert {c.file for c in index.chunks} == {"museum.txt", "no_newline.md"}
     assert index.store.count() == len(index.chunks)
     assert index.store.ids() == {c.id for c in index.chunks}

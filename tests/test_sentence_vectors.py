@@ -77,11 +77,16 @@ def test_a_damaged_vector_file_is_rebuilt_not_fatal(tiny, settings):
 def test_the_engine_ranks_with_sentence_cosines(tmp_path, settings):
     """A question whose words are in no sentence still finds the sentence closest in meaning (fake: same words)."""
     from qa import QAEngine
+    from qa.scorer import RulesScorer
+
+    class ReadsCosines(RulesScorer):
+        uses_sentence_vectors = True
 
     corpus = write_tree(tmp_path / "c", {"a.txt": b"The lamp is lit at dusk.\nThe keeper was Tomas Berg.\n"})
     engine = QAEngine(build(corpus, settings))
     engine.index.sync()
     engine.refresh()
+    engine.scorer = ReadsCosines()
     trace = engine.trace("Who was the keeper?")
     from qa.features import FEATURES
 
