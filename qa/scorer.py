@@ -145,7 +145,7 @@ class LearnedScorer:
             self.answer_coef = np.asarray(answer["coef"], dtype=np.float64)
             self.answer_intercept = float(answer["intercept"])
             stored = float(data["threshold"])
-            self.encoder = str(data["encoder"])
+            self.encoder: str | None = str(data["encoder"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(
                 f"the learned evidence model {path} is missing or unreadable ({exc}); rebuild it with "
