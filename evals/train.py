@@ -53,6 +53,8 @@ FIT_ARTICLES = 18
 SEEDS_WEIGHT = 5.0
 #: The threshold keeps answering at least this share of answerable dev turns (mean over sources).
 ANSWERED_FLOOR = 0.9
+#: The LLM bar lets at least this share of answerable dev turns reach the LLM in generative mode.
+LLM_REACH = 0.975
 
 
 @dataclass
@@ -386,6 +388,9 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
         if t % 5 == 0:
             print(f"{t / 100:6.2f} {answered:8.3f} {abstained:9.3f} {bal:7.3f}")
     print(f"chosen threshold {best_t:.2f}")
+    # The generative mode's bar: the highest threshold that still lets LLM_REACH of the answerable dev turns through.
+    llm_t = max((t / 100 for t in range(1, int(best_t * 100) + 1) if _balanced(pos, neg, t / 100)[0] >= LLM_REACH), default=0.01)
+    print(f"LLM bar {llm_t:.2f} (answerable dev turns reaching the LLM: {_balanced(pos, neg, llm_t)[0]:.3f})")
     for src in sorted({s for s, _ in pos + neg}):
         a = [v for k, v in pos if k == src]
         u = [v for k, v in neg if k == src]
@@ -413,6 +418,7 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
             "intercept": round(float(clf.intercept_[0]), 6),
         },
         "threshold": best_t,
+        "llm_threshold": llm_t,
         "encoder": load_settings().evidence_encoder,
         "trained": {
             "command": "python -m evals.train",

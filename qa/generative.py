@@ -134,13 +134,15 @@ class GenerativeEngine:
             standalone = self.rewrite(question, history)
         extractive, evidence = self.engine.answer_with_evidence(question, history, standalone)
         generation = Generation(backend=backend_name(self.llm))
-        if extractive.abstained:
+        # Under the extractive threshold but over the scorer's LLM bar, the model decides (a strong model reads
+        # paraphrases the extractive reader misses); under the bar it is not asked.
+        if extractive.abstained and (not evidence or extractive.evidence_score < self.engine.scorer.llm_threshold):
             yield StreamDone(answer=self._fallback(extractive, generation, "the documents do not hold the answer (abstained before asking the model)"))
             return
         if extractive.disagreement:
             yield StreamDone(answer=self._fallback(extractive, generation, "the sources disagree; the values are listed with their sources"))
             return
-        passages = _passages(extractive, evidence)
+        passages = _passages(extractive, evidence, self.engine.scorer.support_ratio)
         prompt = build_prompt(extractive.standalone_question, passages, self.settings.llm_prompt_style)
         g0 = time.perf_counter()
         raw = ""
@@ -197,7 +199,7 @@ class GenerativeEngine:
         timings = extractive.timings.model_copy(update={"total_ms": round((time.perf_counter() - t0) * 1000, 3)})
         return extractive.model_copy(update={
             "text": _compose(body, citations), "short_answer": short, "citations": citations,
-            "mode": "generative", "generation": generation, "timings": timings,
+            "mode": "generative", "generation": generation, "timings": timings, "abstained": False,
         })
 
     @staticmethod
@@ -206,10 +208,10 @@ class GenerativeEngine:
         return extractive.model_copy(update={"generation": generation})
 
 
-def _passages(answer: Answer, evidence: list[Evidence]) -> list[Passage]:
+def _passages(answer: Answer, evidence: list[Evidence], ratio: float = SUPPORT_RATIO) -> list[Passage]:
     """The passages the model may answer from: the extractive answer's citations first, then the other
-    evidence sentences scoring at least ``SUPPORT_RATIO`` of the best (the bar the extractive answer's
-    own quotes clear), without repeats.
+    evidence sentences scoring at least ``ratio`` of the best (the scorer's ``support_ratio``: the bar the
+    extractive answer's own quotes clear), without repeats.
 
     A sentence below that bar mentions the question's words only in passing; on the seeds suite the
     model answered from such sentences ("The Taliban" for who leads IS-K, from "work with the Afghan
@@ -222,7 +224,7 @@ def _passages(answer: Answer, evidence: list[Evidence]) -> list[Passage]:
     candidates += [(e.chunk.file, e.span.line, e.span.start, e.span.end, e.quote, e.score) for e in evidence]
     for file, line, start, end, quote, score in candidates:
         key = (file, line, re.sub(r"\s+", " ", quote.strip().lower()))
-        if key in seen or not quote.strip() or score < SUPPORT_RATIO * best:
+        if key in seen or not quote.strip() or score < ratio * best:
             continue
         seen.add(key)
         out.append(Passage(file, line, start, end, quote))

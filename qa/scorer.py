@@ -66,6 +66,9 @@ class EvidenceScorer(Protocol):
     agreement_share: float
     #: The evidence encoder the scorer was fitted with (None: any); its features mean nothing with another one.
     encoder: str | None
+    #: In generative mode the LLM is asked from this confidence on (at most ``threshold``): between the two, the
+    #: extractive answer would abstain and the LLM decides, its own "not in the documents" respected.
+    llm_threshold: float
 
     def score(self, evidence: list[Evidence]) -> Scored:
         """``evidence`` with ``score`` and ``quotable`` set, best first, and the answer confidence."""
@@ -87,6 +90,7 @@ class RulesScorer:
 
     def __init__(self, threshold: float = 0.44) -> None:
         self.threshold = threshold
+        self.llm_threshold = threshold
 
     def score(self, evidence: list[Evidence]) -> Scored:
         out = []
@@ -159,6 +163,7 @@ class LearnedScorer:
                 "rebuild it with `python -m evals.train`, or set DOCQA_EVIDENCE=rules"
             )
         self.threshold = stored if threshold is None else threshold
+        self.llm_threshold = min(float(data.get("llm_threshold", self.threshold)), self.threshold)
         self.path = path
 
     def rank_scores(self, features: np.ndarray) -> np.ndarray:

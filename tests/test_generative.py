@@ -314,3 +314,56 @@ def test_web_chat_streams_the_draft_then_shows_checked_sentences_with_chips(tiny
     assert 'data-ref="notes/crlf.txt:2' in final
     assert "<s>He retired in 1950.</s> (retired, 1950 not in the cited passages)" in final
     assert steps[-1][1][-1].mode == "generative"
+
+
+# --------------------------------------------------------------------------- the LLM bar below the extractive threshold
+class _StrictScorer:
+    """Rules ranking, but the extractive answer abstains on everything (threshold 0.99); the LLM is asked from 0.2."""
+
+    def __new__(cls, settings):  # type: ignore[no-untyped-def]
+        from qa.scorer import RulesScorer
+
+        scorer = RulesScorer(0.99)
+        scorer.llm_threshold = 0.2
+        return scorer
+
+
+@pytest.fixture
+def strict(gen):
+    from qa.scorer import register_scorer
+
+    register_scorer("strict", _StrictScorer)
+    return lambda script=careful_reader: gen(script, evidence="strict")
+
+
+def test_between_the_bars_the_llm_answers_what_the_extractive_reader_abstains_on(strict, tiny):
+    engine, made = strict()
+    extractive = engine.engine.answer("Who was the lighthouse keeper?")
+    assert extractive.abstained and 0.2 <= extractive.evidence_score < 0.99
+    a = engine.answer("Who was the lighthouse keeper?")
+    assert not a.abstained and a.mode == "generative" and a.generation.fallback is None
+    assert a.citations[0].location == "notes/crlf.txt:2"
+    assert_verbatim(tiny, a.citations)
+    assert len(made[0].prompts) == 1
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("unknown", "the model found no answer in the passages"),
+        ("The keeper was Ahab [notes/crlf.txt:2].", "nothing the model wrote is supported by the passages"),
+    ],
+)
+def test_between_the_bars_the_llms_not_in_the_documents_is_respected(strict, output, reason):
+    engine, made = strict(lambda p: output)
+    a = engine.answer("Who was the lighthouse keeper?")
+    assert a.abstained and not a.citations and a.mode == "extractive"
+    assert a.generation.fallback == reason and len(made[0].prompts) == 1
+
+
+def test_under_the_llm_bar_the_model_is_never_asked(strict):
+    engine, made = strict()
+    a = engine.answer("What is the boiling point of mercury?")
+    assert a.abstained and a.evidence_score < 0.2
+    assert a.generation.fallback.startswith("the documents do not hold the answer")
+    assert made[0].prompts == []

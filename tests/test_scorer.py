@@ -42,6 +42,8 @@ def scorer(request: pytest.FixtureRequest, tmp_path: Path) -> EvidenceScorer:
 def test_scorers_satisfy_the_protocol(scorer: EvidenceScorer) -> None:
     assert isinstance(scorer, EvidenceScorer)
     assert 0.0 < scorer.threshold < 1.0
+    assert 0.0 < scorer.llm_threshold <= scorer.threshold
+    assert 0.0 < scorer.support_ratio <= 1.0 and 0.0 < scorer.agreement_share <= 1.0
 
 
 def test_the_answering_sentence_ranks_first_and_clears_the_threshold(scorer: EvidenceScorer) -> None:
