@@ -1,6 +1,6 @@
 """Fine-tune the packaged all-MiniLM-L6-v2 into the evidence encoder (``index/encoders/minilm-qa``).
 
-    python -m evals.train_encoder [--squad DIR] [--out DIR] [--epochs 1] [--seed 0]
+    python -m evals.train_encoder [--squad DIR] [--out DIR] [--epochs 2] [--seed 0]
 
 Pairs: each question of the 18 SQuAD article files whose names sort first, with the retrieved
 candidate sentence that lies on its gold line and holds a gold answer, and as a hard negative the
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD folder (questions.jsonl + docs/)")
     parser.add_argument("--out", type=Path, default=EVIDENCE_ENCODER_DIR, help="folder to write the encoder to")
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     started = time.perf_counter()
