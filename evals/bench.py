@@ -36,21 +36,26 @@ def _peak_rss_mb() -> float:
 
 # --------------------------------------------------------------------------- items (run in a child process)
 def item_indexing(corpus: str) -> dict[str, object]:
-    """Pipeline chunks/s (read, chunk, embed, store) against raw SentenceTransformer.encode of the same texts."""
+    """Pipeline chunks/s (read, chunk, embed, store) against raw SentenceTransformer.encode of the same texts
+    (the chunks with the embedding model, their sentences with the evidence encoder)."""
     from index import CorpusIndex, load_settings
     from index.embedder import SentenceTransformerEmbedder
 
     settings = load_settings()
     embedder = SentenceTransformerEmbedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
-    embedder.embed(["warm up the model"])  # model load is not indexing work
-    index = CorpusIndex(corpus, settings, embedder=embedder)
+    sentence_embedder = SentenceTransformerEmbedder(settings.evidence_encoder, settings.embed_device, settings.embed_batch_size)
+    for e in (embedder, sentence_embedder):
+        e._load().encode(["warm up the model"])  # model load is not indexing work
+    index = CorpusIndex(corpus, settings, embedder=embedder, sentence_embedder=sentence_embedder)
     t0 = time.perf_counter()
     report = index.sync(progress=False)
     pipeline_s = time.perf_counter() - t0
     texts = [c.text for c in index.chunks]
-    model = embedder._load()  # the same SentenceTransformer object
+    sentences = [s.text for c in index.chunks for s in c.sentences]
     t0 = time.perf_counter()
-    model.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+    # What the pipeline embeds: every chunk with the embedding model, every sentence with the evidence encoder.
+    embedder._load().encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+    sentence_embedder._load().encode(sentences, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
     raw_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     again = index.sync(progress=False)
