@@ -20,7 +20,7 @@ from .followup import Rewrite, rewrite
 from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timings
 from .question import clean_question
 from .retrieval import HybridRetriever, Mode, Retrieval
-from .scorer import EvidenceScorer, RulesScorer, make_scorer
+from .scorer import EvidenceScorer, make_scorer
 from .short_answer import extract
 from .text import content_terms
 from .verify import LineSource, verified
@@ -40,6 +40,8 @@ class Trace:
     rewritten_by: Literal["none", "rules", "llm"]
     retrieval: Retrieval
     retriever: HybridRetriever
+    #: Near-duplicate partners of each file, from the same index snapshot as ``retriever``.
+    partners: dict[str, set[str]]
     #: Candidate sentences in retrieval order, with features.
     candidates: list[Evidence]
     #: The same, scored and ranked best first.
@@ -67,7 +69,7 @@ class QAEngine:
                 "using the rules scorer (set DOCQA_EVIDENCE_ENCODER=%s, or DOCQA_EVIDENCE=rules to silence this)",
                 self.scorer.name, self.scorer.encoder, encoder, self.scorer.encoder,
             )
-            self.scorer = RulesScorer(0.44 if self.settings.abstain_threshold is None else self.settings.abstain_threshold)
+            self.scorer = make_scorer(self.settings.model_copy(update={"evidence": "rules"}))
         self._retriever = self._snapshot()
         self._partners = index.duplicate_partners()
         self._readers: dict[int, int] = {}  # id(retriever) -> answers in flight on it
@@ -126,6 +128,7 @@ class QAEngine:
             rewritten, rewritten_by = Rewrite(clean_question(standalone, self.settings.max_question_chars)), "llm"
         with self._lock:
             retriever = self._retriever
+            partners = self._partners
             self._readers[id(retriever)] = self._readers.get(id(retriever), 0) + 1
         try:
             retrieval = retriever.retrieve(rewritten.question, rewritten.files)
@@ -142,7 +145,7 @@ class QAEngine:
         candidates = gather_candidates(rewritten.question, retrieval.chunks, retriever, lines_of, self._evidence_vector(rewritten.question, retrieval))
         scored = self.scorer.score(candidates)
         return Trace(
-            standalone=rewritten.question, rewritten_by=rewritten_by, retrieval=retrieval, retriever=retriever,
+            standalone=rewritten.question, rewritten_by=rewritten_by, retrieval=retrieval, retriever=retriever, partners=partners,
             candidates=candidates, evidence=scored.evidence, confidence=scored.confidence, threshold=self.scorer.threshold,
         )
 
@@ -165,9 +168,7 @@ class QAEngine:
         t0 = time.perf_counter()
         tr = self.trace(question, history, standalone)
         retrieval, retriever, standalone = tr.retrieval, tr.retriever, tr.standalone
-        rewritten_by = tr.rewritten_by
-        with self._lock:
-            partners = self._partners
+        rewritten_by, partners = tr.rewritten_by, tr.partners
         t1 = time.perf_counter()
         evidence, score, threshold = tr.evidence, tr.confidence, tr.threshold
         abstained = score < threshold or not evidence

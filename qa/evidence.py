@@ -29,7 +29,8 @@ class Evidence:
     coverage: float
     #: The scorer's score (rules: a weighted sum; learned: the probability that the sentence answers).
     score: float = 0.0
-    #: The scorer holds this sentence fit to quote (rules: it shares a question term; learned: p >= threshold).
+    #: The scorer holds this sentence fit to quote (rules: it shares a question term; learned: always, the
+    #: support ratio decides).
     quotable: bool = True
     features: tuple[float, ...] = ()
 
@@ -65,7 +66,7 @@ def gather_candidates(
     dense_floor = min((r.dense_score for r in retrieved if r.dense_score is not None), default=0.0)
     vectors = retriever.sentence_vectors
     rows: list[list[float]] = []
-    out: list[Evidence] = []
+    found: list[tuple[Chunk, RetrievedChunk, Sentence, LineSpan, str]] = []
     for rank, rc in enumerate(retrieved[:CANDIDATE_CHUNKS]):
         chunk = retriever.by_id[rc.chunk_id]
         file_lines = lines_of.get(chunk.file)
@@ -85,9 +86,9 @@ def gather_candidates(
                 (rc.bm25_score or 0.0) / bm25_top, retriever.lower_vocab,
             )
             rows.append(row)
-            out.append(Evidence(chunk, rc, sentence, span, quote, coverage=row[0]))
+            found.append((chunk, rc, sentence, span, quote))
     matrix = finish(rows)
-    return [Evidence(e.chunk, e.retrieved, e.sentence, e.span, e.quote, e.coverage, features=tuple(matrix[i])) for i, e in enumerate(out)]
+    return [Evidence(*f, coverage=row[0], features=tuple(row)) for f, row in zip(found, matrix.tolist(), strict=True)]
 
 
 def _sentence_cosines(chunk: Chunk, vectors: np.ndarray | None, query: np.ndarray | None, fallback: float) -> list[float]:
