@@ -14,6 +14,7 @@ from .errors import (
     ModelError,
     QuestionError,
     SourceError,
+    SuiteError,
     UploadError,
 )
 from .models import Chunk, IndexReport, LineSpan, Sentence, SkippedFile
@@ -48,6 +49,7 @@ __all__ = [
     "Settings",
     "SkippedFile",
     "SourceError",
+    "SuiteError",
     "TextFile",
     "UploadError",
     "VectorStore",

@@ -39,3 +39,7 @@ class UploadError(DocqaError):
 
 class SourceError(DocqaError):
     """A requested source document is not an indexed file of the corpus (or escapes it)."""
+
+
+class SuiteError(DocqaError):
+    """A user's eval suite file is malformed (the message names the file, the case and the field), or cannot be saved."""

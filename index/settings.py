@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         description="Address the web UI binds to. Binding anything but loopback without ui_username/ui_password logs a warning.",
     )
     ui_port: int = Field(default=7860, ge=1, le=65535, description="Port of the web UI.")
+    ui_suites: Path | None = Field(
+        default=None,
+        description="Folder the web UI's 'Save as test' writes suite files into (a file name only, never outside it); "
+        "unset: the folder `docqa ui` was started from.",
+    )
     ui_username: str | None = Field(default=None, description="Web UI login name; set together with ui_password to require a login.")
     ui_password: SecretStr | None = Field(default=None, description="Web UI password (read from the environment; never logged).")
 

@@ -191,7 +191,38 @@ def test_chat_citation_viewer_follow_up_and_abstention(server: Server, tmp_path:
         assert "Documents" in status and "Near-duplicates" in status
         page.get_by_role("button", name="New conversation").click()
         page.wait_for_function("() => document.querySelectorAll('#docqa-chat .docqa-answer').length === 0")
+
+        # 8. "Save as test": a three-turn conversation becomes a suite file that pytest runs.
+        for n, q in enumerate(["Who claimed responsibility for the attack?", "Where is that group based?",
+                               "Who designed the Kestrel Observatory?"], 1):
+            box.fill(q)
+            page.get_by_role("button", name="Ask", exact=True).click()
+            wait_for_answers(page, n)
+        page.get_by_label("Suite file").fill("crocus.docqa.yaml")
+        page.get_by_role("button", name="Save as test").click()
+        page.wait_for_function("() => (document.querySelector('#docqa-save-notice')?.innerText || '').includes('Saved case')",
+                               timeout=30_000)
+        assert "(3 turns)" in page.locator("#docqa-save-notice").inner_text()
+        page.get_by_label("Suite file").fill("../escape.docqa.yaml")
+        page.get_by_role("button", name="Save as test").click()
+        page.wait_for_function("() => (document.querySelector('#docqa-save-notice')?.innerText || '').includes('not a plain file name')",
+                               timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "save-as-test.png"))
         browser.close()
+
+    saved = tmp_path / "crocus.docqa.yaml"  # the server's folder (it was started in tmp_path)
+    assert not (tmp_path.parent / "escape.docqa.yaml").exists()
+    run_env = {**os.environ, "DOCQA_HOME": str(tmp_path / "home-pytest")}
+    ran = subprocess.run([sys.executable, "-m", "pytest", saved.name, "-p", "no:cacheprovider", "-v"],
+                         cwd=tmp_path, env=run_env, capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stdout[-3000:]
+    assert ran.stdout.count(" PASSED") == 3
+    (server.corpus / "observatory.txt").write_text("The Kestrel Observatory was designed by Rui Costa in 1961.\n")
+    ran = subprocess.run([sys.executable, "-m", "pytest", saved.name, "-p", "no:cacheprovider"],
+                         cwd=tmp_path, env=run_env, capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 1, ran.stdout[-3000:]
+    assert "turn 3 of 3" in ran.stdout and "question: Who designed the Kestrel Observatory?" in ran.stdout
+    assert "FAILED:   the answer does not contain 'Ines Duarte'" in ran.stdout
 
     assert hosts == {urlparse(server.url).netloc}, f"the page contacted other hosts: {sorted(hosts)}"
     (ARTIFACTS / "timing.json").write_text(json.dumps({"launch_to_first_answer_s": round(first_answer_s, 2)}) + "\n")

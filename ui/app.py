@@ -146,6 +146,15 @@ class Handlers:
         messages[-1] = _assistant(answer_html(result, self.service.duplicate_partners()))
         yield list(messages), [*history, result], ""
 
+    def save_test(self, name: str, history: list[Answer] | None) -> str:
+        """"Save as test": append the conversation to a suite file; the notice says where, or why not."""
+        try:
+            saved = self.service.save_test(name, list(history or []))
+        except Exception as exc:  # noqa: BLE001
+            return message_html(_error_text(exc))
+        turns = f"{saved.turns} turn{'s' if saved.turns > 1 else ''}"
+        return message_html(f"Saved case '{saved.case_id}' ({turns}) to {saved.path}. Run it with: pytest {saved.path}", "note")
+
     def open_source(self, ref: str) -> str:
         """The source viewer's HTML for a clicked citation."""
         try:
@@ -245,7 +254,18 @@ def build_app(service: DocqaService) -> gr.Blocks:
                         autofocus=True,
                     )
                     ask = gr.Button("Ask", variant="primary", elem_id="docqa-ask", scale=1)
-                new = gr.Button("New conversation", elem_id="docqa-new")
+                with gr.Row():
+                    new = gr.Button("New conversation", elem_id="docqa-new", scale=1)
+                    suite_name = gr.Textbox(
+                        value="docqa-tests.docqa.yaml",
+                        label=f"Suite file (in {service.suites_dir})",
+                        elem_id="docqa-suite-name",
+                        scale=3,
+                        lines=1,
+                        max_lines=1,
+                    )
+                    save = gr.Button("Save as test", elem_id="docqa-save-test", scale=1)
+                save_notice = gr.HTML("", elem_id="docqa-save-notice")
             with gr.Column(scale=2):
                 source = gr.HTML(EMPTY_SOURCE, label="Source viewer", elem_id="docqa-source")
                 with gr.Accordion("Corpus", open=True, elem_id="docqa-corpus"):
@@ -266,6 +286,7 @@ def build_app(service: DocqaService) -> gr.Blocks:
             trigger(h.respond, [question, chatbot, history], [chatbot, history, question], api_visibility="private")
         new.click(new_conversation, None, [chatbot, history, question, source], api_visibility="private")
         chatbot.clear(new_conversation, None, [chatbot, history, question, source], api_visibility="private")
+        save.click(h.save_test, [suite_name, history], save_notice, api_visibility="private")
         open_btn.click(h.open_source, ref, source, api_visibility="private").then(None, js=SCROLL_JS)
         reindex_btn.click(reindex, None, [status, notice], api_visibility="private")
         add_btn.click(upload, files, [status, notice, files], api_visibility="private")

@@ -44,10 +44,25 @@ def _parser() -> argparse.ArgumentParser:
     p_chat = sub.add_parser("chat", help="a conversation in the terminal (follow-up questions work)")
     p_chat.add_argument("--corpus", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
 
+    p_eval = sub.add_parser("eval", help="run eval suites (*.docqa.yaml / *.docqa.jsonl): exit 1 if any turn fails")
+    p_eval.add_argument("suites", nargs="+", type=Path, metavar="SUITE", help="suite files, or folders to search for them")
+    p_eval.add_argument("--corpus", type=Path, help="corpus folder for every suite (default: each suite's 'corpus:' header)")
+    p_eval.add_argument("--tag", action="append", default=[], help="run only cases with this tag (repeatable)")
+    out = p_eval.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the full report as JSON")
+    out.add_argument("--markdown", action="store_true", help="print a Markdown summary instead of the table")
+    p_eval.add_argument("--summary", type=Path, metavar="FILE",
+                        help='also append the Markdown summary to FILE (e.g. "$GITHUB_STEP_SUMMARY")')
+
+    p_mcp = sub.add_parser("mcp", help="serve the corpus to MCP clients (assistants, editors) over stdio")
+    p_mcp.add_argument("--corpus", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
+
     p_ui = sub.add_parser("ui", help="serve the web UI (default http://127.0.0.1:7860/)")
     p_ui.add_argument("--corpus", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
     p_ui.add_argument("--host", help="address to bind (default: DOCQA_UI_HOST, 127.0.0.1)")
     p_ui.add_argument("--port", type=int, help="port (default: DOCQA_UI_PORT, 7860)")
+    p_ui.add_argument("--suites", type=Path, help="folder where 'Save as test' writes suite files (default: DOCQA_UI_SUITES, "
+                      "else the current folder)")
     return parser
 
 
@@ -167,6 +182,22 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _save_conversation(target: str, history: list[Answer], corpus: Path) -> None:
+    """``/save PATH`` in the chat: append the conversation so far to a suite file as one case."""
+    from evals.usersuite import append_case
+
+    if not target:
+        print("docqa: usage: /save PATH, e.g. /save team.docqa.yaml (appends this conversation as a test case)", file=sys.stderr)
+        return
+    try:
+        case = append_case(Path(target), history, corpus)
+    except DocqaError as exc:
+        print(f"docqa: {exc}", file=sys.stderr)
+        return
+    print(f"saved case {case.id!r} ({len(case.turns)} turn{'s' if len(case.turns) > 1 else ''}) to {target}; "
+          f"run it with: pytest {target}   or   docqa eval {target}", file=sys.stderr)
+
+
 def _cmd_chat(args: argparse.Namespace) -> int:
     from index import load_settings
     from qa import get_answerer
@@ -176,7 +207,7 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"docqa chat over {engine.index.corpus} ({len(engine.index.chunks)} chunks). "
-              "Ask a question; /new starts a new conversation, /quit or Ctrl-D leaves.", file=sys.stderr)
+              "Ask a question; /new starts a new conversation, /save PATH keeps it as a test case, /quit or Ctrl-D leaves.", file=sys.stderr)
     history: list[Answer] = []
     while True:
         try:
@@ -190,6 +221,9 @@ def _cmd_chat(args: argparse.Namespace) -> int:
             history = []
             print("(new conversation)", file=sys.stderr)
             continue
+        if command == "/save" or command.startswith("/save "):
+            _save_conversation(line.strip()[len("/save"):].strip(), history, engine.index.corpus)
+            continue
         if not line.strip():
             continue
         try:
@@ -202,11 +236,71 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_ui(args: argparse.Namespace) -> int:
+def suite_files(paths: list[Path]) -> list[Path]:
+    """Suite files named, or found (recursively, sorted) in folders named; a SuiteError for a path that is neither."""
+    from evals.usersuite import SUITE_SUFFIXES
+    from index import SuiteError
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SUITE_SUFFIXES))
+            if not inside:
+                raise SuiteError(f"no suite files (*{', *'.join(SUITE_SUFFIXES)}) in folder {str(path)!r}")
+            found += inside
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise SuiteError(f"suite file {str(path)!r} not found")
+    return found
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from evals.usereval import render_markdown, render_table, run_suites
+    from index import load_settings
+
+    settings = load_settings()
+    if args.summary is not None and not args.summary.parent.is_dir():
+        print(f"docqa: error: cannot write the summary to {str(args.summary)!r}: its folder does not exist", file=sys.stderr)
+        return 2
+    report = run_suites(suite_files(args.suites), args.corpus, settings, tags=args.tag)
+    if not report.outcomes:
+        print(f"docqa: no cases carry the tag(s) {', '.join(args.tag)}", file=sys.stderr)
+        return 2
+    if args.summary is not None:
+        try:
+            with args.summary.open("a", encoding="utf-8") as out:
+                out.write(render_markdown(report))
+        except OSError as exc:
+            print(f"docqa: cannot append the summary to {str(args.summary)!r}: {exc.strerror}", file=sys.stderr)
+            return 2
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    elif args.markdown:
+        print(render_markdown(report), end="")
+    else:
+        print(render_table(report))
+    return 1 if report.failed else 0
+
+
+def _cmd_mcp(args: argparse.Namespace) -> int:
     from index import check_corpus, load_settings
 
     settings = load_settings()
+    check_corpus(args.corpus if args.corpus is not None else settings.corpus)  # fail fast, before the protocol starts
+    from .mcp_server import serve_stdio
+
+    serve_stdio(args.corpus, settings)
+    return 0
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from index import SuiteError, check_corpus, load_settings
+
+    settings = load_settings(**({"ui_suites": args.suites} if args.suites is not None else {}))
     check_corpus(args.corpus if args.corpus is not None else settings.corpus)  # fail fast on a bad folder
+    if settings.ui_suites is not None and not settings.ui_suites.expanduser().is_dir():
+        raise SuiteError(f"suites folder {str(settings.ui_suites)!r} does not exist; create it or pass another --suites")
     from .server import serve
 
     try:
@@ -227,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.offline import enable_offline_mode
 
     enable_offline_mode()
-    commands = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "sources": _cmd_sources, "ui": _cmd_ui}
+    commands = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "sources": _cmd_sources, "eval": _cmd_eval, "mcp": _cmd_mcp, "ui": _cmd_ui}
     try:
         return commands[args.command](args)
     except DocqaError as exc:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from index import CorpusIndex, DocqaError, Settings, SourceError, load_settings, read_text_file, resolve_inside
+from index import CorpusIndex, DocqaError, Settings, SourceError, SuiteError, load_settings, read_text_file, resolve_inside
 from index.corpus_index import ProgressCallback
 from index.duplicates import DuplicatePair
 from index.embedder import Embedder
@@ -55,6 +55,14 @@ class SourceView(BaseModel):
     changed_since_indexing: bool = Field(description="True when the file on disk differs from the indexed version.")
 
 
+class SavedTest(BaseModel):
+    """Where "Save as test" put a conversation."""
+
+    path: str = Field(description="Absolute path of the suite file.")
+    case_id: str = Field(description="Id of the new case.")
+    turns: int = Field(description="Turns saved.")
+
+
 def parse_ref(ref: str) -> tuple[str, int, int | None, int | None]:
     """``file:line`` or ``file:line#start-end`` -> (file, line, start, end); SourceError if malformed."""
     match = _REF.match(ref.strip()) if isinstance(ref, str) else None
@@ -80,6 +88,7 @@ class DocqaService:
         self._engine: QAEngine | None = None
         self._index_lock = threading.Lock()
         self._skipped: list[SkippedFile] = []
+        self.suites_dir = Path(self.settings.ui_suites or Path.cwd()).expanduser().resolve()
 
     # ------------------------------------------------------------------ corpus
     def status(self) -> CorpusStatus:
@@ -180,3 +189,20 @@ class DocqaService:
         """Check and save uploaded files into the corpus folder, then index them incrementally."""
         saved = save_uploads(self.corpus, paths, self.settings, names)
         return saved, self.reindex(on_progress)
+
+    # ------------------------------------------------------------------ save as test
+    def save_test(self, name: str, history: Sequence[Answer]) -> SavedTest:
+        """Append the conversation to the suite file ``name`` in the suites folder (a plain file name, never a path)."""
+        from evals.usersuite import SUITE_SUFFIXES, append_case
+
+        name = name.strip() if isinstance(name, str) else ""
+        if not name or "/" in name or "\\" in name or name.startswith(".") or "\x00" in name:
+            raise SuiteError(f"suite file name {name!r} is not a plain file name; give e.g. team.docqa.yaml "
+                             f"(it is saved in {self.suites_dir})")
+        if not name.lower().endswith(SUITE_SUFFIXES):
+            raise SuiteError(f"suite file name {name!r} must end in {', '.join(SUITE_SUFFIXES)} (e.g. team.docqa.yaml)")
+        path = self.suites_dir / name
+        if path.is_symlink() or not path.resolve().is_relative_to(self.suites_dir):
+            raise SuiteError(f"{name!r} points outside the suites folder {self.suites_dir}; choose another name")
+        case = append_case(path, list(history), self.corpus)
+        return SavedTest(path=str(path), case_id=case.id, turns=len(case.turns))
