@@ -70,8 +70,7 @@ class CaseCollector(pytest.Collector):
         super().__init__(**kwargs)
         self.suite, self.case, self.corpus, self.settings = suite, case, corpus, settings
         self._conversation: Conversation | None = None
-        for tag in case.tags:
-            self.keywords[tag] = True
+        self.extra_keyword_matches.update(case.tags)  # `pytest -k TAG` selects the case's turns
 
     def conversation(self) -> Conversation:
         if self._conversation is None:

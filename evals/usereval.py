@@ -7,6 +7,7 @@ answer is judged by ``check_turn``, and a failure reads the same in both (``fail
 from __future__ import annotations
 
 import time
+from typing import Any
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -76,7 +77,7 @@ class Conversation:
                 self._done.append((None, f"docqa refused the question: {exc}", (time.perf_counter() - start) * 1000))
         answer, error, ms = self._done[turn]
         spec = self.case.turns[turn]
-        common = dict(
+        common: dict[str, Any] = dict(
             suite=str(self.suite.path), case_id=self.case.id, tags=self.case.tags, turn=turn + 1, turns=len(self.case.turns),
             question=spec.question, expected=spec.expectation(), latency_ms=round(ms, 1),
         )
@@ -108,7 +109,7 @@ def run_suites(
         for case in select(suite, tags):
             convo = Conversation(answerer, suite, case)
             outcomes += [convo.outcome(i) for i in range(len(case.turns))]
-    return EvalReport(corpus=folders, outcomes=outcomes, seconds=round(time.perf_counter() - start, 2))
+    return EvalReport(corpus={k: str(v) for k, v in folders.items()}, outcomes=outcomes, seconds=round(time.perf_counter() - start, 2))
 
 
 def got_text(o: TurnOutcome) -> str:

@@ -92,7 +92,10 @@ class SuiteTurn(BaseModel):
     cites: list[str] = Field(default_factory=list, description="'file' or 'file:line' entries; the answer must cite at least one of them.")
     abstain: bool = Field(default=False, description="True when the documents do not hold the answer, so the right answer is to say so.")
 
-    _as_lists = field_validator("contains", "matches", "excludes", "cites", mode="before")(_as_list)
+    @field_validator("contains", "matches", "excludes", "cites", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return _as_list(value)
 
     @field_validator("question")
     @classmethod
@@ -144,7 +147,10 @@ class SuiteCase(BaseModel):
     tags: list[str] = Field(default_factory=list, description="Free labels, e.g. 'smoke' or 'billing'; `docqa eval --tag` and `pytest -k` select by them.")
     turns: list[SuiteTurn] = Field(min_length=1, description="The questions, in conversation order.")
 
-    _tags = field_validator("tags", mode="before")(_as_list)
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return _as_list(value)
 
     @field_validator("id")
     @classmethod
@@ -198,16 +204,15 @@ def _where(loc: tuple[Any, ...]) -> str:
 
 def _case_error(path: Path, label: str, exc: ValidationError) -> SuiteError:
     lines = []
-    for err in exc.errors():
+    errors = exc.errors()
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    for err in unknown or errors:  # a misspelt field explains the rest ("expects nothing"): name it alone
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             field = err["loc"][-1]
             allowed = TURN_FIELDS if "turns" in err["loc"] else ("id", "tags", "turns", *TURN_FIELDS)
             msg = f"unknown field {field!r}; a {'turn' if 'turns' in err['loc'] else 'case'} has: " + ", ".join(allowed)
-            loc = err["loc"][:-1]
-        else:
-            loc = err["loc"]
-        where = _where(tuple(loc))
+        where = _where(tuple(err["loc"]))
         lines.append(f"{path}: {label}{', ' + where if where else ''}: {msg}")
     return SuiteError("\n".join(lines))
 
@@ -284,6 +289,8 @@ def _parse(path: Path, text: str) -> tuple[dict[str, Any], list[Any]]:
     if not isinstance(data, dict):
         raise SuiteError(f"{path}: expected a mapping with 'cases' (or a list of cases), got {type(data).__name__}")
     header = {k: v for k, v in data.items() if k != "cases"}
+    if "cases" in data and data["cases"] is None:  # "cases:" with nothing under it yet
+        return header, []
     cases = data.get("cases")
     if cases is None:
         raise SuiteError(f"{path}: no 'cases' list; see the README's 'Your own eval suites'")
@@ -325,9 +332,12 @@ def load_user_suite(path: Path | str) -> UserSuite:
     return suite
 
 
+_PUNCT = {ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201c"): '"', ord("\u201d"): '"', ord("\u2013"): "-", ord("\u2014"): "-"}
+
+
 def _norm(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}))
+    text = text.translate(_PUNCT)
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -62,7 +62,7 @@ def test_pytest_runs_each_turn_as_a_test_with_a_readable_failure_and_junit_xml(p
     pytester.chdir()
     (pytester.path / "docs").symlink_to(project / "docs")
     (pytester.path / "team.docqa.yaml").write_text(SUITE, encoding="utf-8")
-    result = pytester.runpytest("-v", "--junitxml=report.xml", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-v", "--junitxml=report.xml", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines([
         "*team.docqa.yaml::founder::turn-1 PASSED*",
@@ -90,11 +90,11 @@ def test_pytest_runs_each_turn_as_a_test_with_a_readable_failure_and_junit_xml(p
 def test_pytest_selects_cases_by_tag_and_shows_the_searched_follow_up(pytester, project):
     pytester.chdir()
     (pytester.path / "team.docqa.yaml").write_text(SUITE, encoding="utf-8")
-    result = pytester.runpytest("-v", "-k", "smoke", f"--docqa-corpus={project / 'docs'}", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-v", "-k", "smoke", f"--docqa-corpus={project / 'docs'}", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, deselected=3)
     failing = SUITE.replace("contains: shipbuilder", "contains: sailor")
     (pytester.path / "team.docqa.yaml").write_text(failing, encoding="utf-8")
-    result = pytester.runpytest("-k", "founder-trade", f"--docqa-corpus={project / 'docs'}", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-k", "founder-trade", f"--docqa-corpus={project / 'docs'}", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*case 'founder-trade', turn 2 of 2", "  question: What was her trade?", "  searched: *Maria Lopez*"])
 
@@ -102,7 +102,7 @@ def test_pytest_selects_cases_by_tag_and_shows_the_searched_follow_up(pytester, 
 def test_a_bad_suite_file_is_one_collection_error_line(pytester):
     pytester.chdir()
     (pytester.path / "bad.docqa.yaml").write_text("cases:\n  - question: Who?\n    contians: x\n", encoding="utf-8")
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*docqa: *bad.docqa.yaml: case #1, field 'contians': unknown field 'contians'*"])
     assert "Traceback" not in result.stdout.str()

@@ -98,7 +98,7 @@ def test_jsonl_suite_with_header_line(tmp_path):
          "case #2 'x': id 'x' is used by an earlier case"),
         ("s.docqa.yaml", "cases:\n  - id: 'has space'\n    question: A?\n    contains: a\n", "field 'id': 'has space': use letters"),
         ("s.docqa.yaml", "corpus: docs\ncorpsu: x\ncases: []\n", "unknown header field 'corpsu'"),
-        ("s.docqa.yaml", "cases:\n  - question: [unclosed\n", "s.docqa.yaml:2: not valid YAML"),
+        ("s.docqa.yaml", "cases:\n\t- question: Who?\n", "s.docqa.yaml:2: not valid YAML"),
         ("s.docqa.yaml", "corpus: docs\n", "no 'cases' list"),
         ("s.docqa.yaml", "cases:\n", "holds no cases"),
         ("s.docqa.yaml", "cases:\n  - just a string\n", "a case is a mapping"),
