@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from index import DOCUMENT_KINDS, DocqaError, page_of, read_text_file
 from qa import Answer, Citation
 
 from .suite import Case, Turn
@@ -86,7 +87,17 @@ def citation_is_verbatim(corpus: Path, citation: Citation) -> bool:
     path = (corpus / citation.file).resolve()
     if not path.is_relative_to(corpus.resolve()) or not path.is_file():
         return False
-    lines = _lines(path)
+    if path.suffix.lower() in DOCUMENT_KINDS:
+        # PDF, Word, HTML: the text view the readers make; a PDF citation's page must be the line's page.
+        try:
+            view = read_text_file(path, citation.file)
+        except DocqaError:
+            return False
+        lines = view.lines
+        if view.pages and page_of(view.pages, citation.line) != (citation.page, citation.page_line):
+            return False
+    else:
+        lines = _lines(path)
     return 1 <= citation.line <= len(lines) and bool(citation.quote) and citation.quote in lines[citation.line - 1]
 
 

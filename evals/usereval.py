@@ -126,7 +126,7 @@ def failure_text(o: TurnOutcome) -> str:
     if o.searched != o.question:
         lines.append(f"  searched: {o.searched}")
     lines += [f"  expected: {o.expected}", f"  got:      {got_text(o)}"]
-    lines += [f"  cited:    {c.location}  \u201c{c.quote}\u201d" for c in o.citations]
+    lines += [f"  cited:    {c.ref}  \u201c{c.quote}\u201d" for c in o.citations]
     lines += [f"  FAILED:   {reason}" for reason in o.failures]
     return "\n".join(lines)
 
@@ -168,7 +168,7 @@ def render_markdown(report: EvalReport) -> str:
         out.append(f"- `{suite}` asked of `{folder}`")
     out += ["", "| | case | turn | question | got | first citation |", "| --- | --- | --- | --- | --- | --- |"]
     for o in report.outcomes:
-        first = f"`{o.citations[0].location}`" if o.citations else ""
+        first = f"`{o.citations[0].ref}`" if o.citations else ""
         out.append(f"| {'pass' if o.passed else '**FAIL**'} | {_md(o.case_id)} | {o.turn}/{o.turns} | {_md(o.question)} | "
                    f"{_md(got_text(o))} | {first} |")
     if report.failed:

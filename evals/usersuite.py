@@ -37,7 +37,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from index import SuiteError
-from qa.models import Answer
+from qa.models import Answer, Citation
 
 #: File names pytest collects and ``docqa eval`` accepts (``name.docqa.yaml``, ``name.docqa.yml``, ``name.docqa.jsonl``).
 SUITE_SUFFIXES = (".docqa.yaml", ".docqa.yml", ".docqa.jsonl")
@@ -52,32 +52,41 @@ def _as_list(value: Any) -> Any:
 
 
 class CiteSpec(BaseModel):
-    """A citation an answer must make: any line of a file, or one line."""
+    """A citation an answer must make: any line of a file, one line, or (in a PDF) a line on a page."""
 
     file: str = Field(description="Path relative to the corpus root, with '/' separators.")
-    line: int | None = Field(default=None, description="1-based line; None: any line of the file.")
+    page: int | None = Field(default=None, description="1-based page (PDFs); with ``line``, the line on that page.")
+    line: int | None = Field(default=None, description="1-based line (on ``page`` when given); None: any line of the file.")
 
     @classmethod
     def parse(cls, spec: str) -> CiteSpec:
         match = _CITE.match(spec.strip()) if isinstance(spec, str) else None
         if match is None or not match.group("file").strip():
-            raise ValueError(f"{spec!r} is not 'file' or 'file:line' (e.g. 'report.txt:12')")
-        if match.group("page") is not None:
-            raise ValueError(f"{spec!r} names a page, but docqa indexes .txt and .md files only, which have no pages; "
-                             "cite 'file:line'")
+            raise ValueError(f"{spec!r} is not 'file', 'file:line' or 'file:pPAGE:LINE' (e.g. 'report.txt:12', 'report.pdf:p3:12')")
         file = str(PurePosixPath(match.group("file").replace("\\", "/")))
         if file.startswith("/") or ".." in PurePosixPath(file).parts:
             raise ValueError(f"{spec!r} must be relative to the corpus folder, without '..'")
+        page = int(match.group("page")) if match.group("page") is not None else None
         line = int(match.group("line")) if match.group("line") is not None else None
-        if line == 0:
-            raise ValueError(f"{spec!r}: lines count from 1")
-        return cls(file=file, line=line)
+        if line == 0 or page == 0:
+            raise ValueError(f"{spec!r}: pages and lines count from 1")
+        if page is not None and line is None:
+            raise ValueError(f"{spec!r} names a page but no line; cite 'file:pPAGE:LINE' (e.g. 'report.pdf:p3:12') or 'file'")
+        return cls(file=file, page=page, line=line)
 
-    def matches(self, file: str, line: int) -> bool:
-        return file == self.file and (self.line is None or line == self.line)
+    def matches(self, citation: Citation) -> bool:
+        if citation.file != self.file:
+            return False
+        if self.line is None:
+            return True
+        if self.page is not None:
+            return citation.page == self.page and citation.page_line == self.line
+        return citation.line == self.line and citation.page is None
 
     def __str__(self) -> str:
-        return self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.line is None:
+            return self.file
+        return f"{self.file}:p{self.page}:{self.line}" if self.page is not None else f"{self.file}:{self.line}"
 
 
 class SuiteTurn(BaseModel):
@@ -358,8 +367,8 @@ def check_turn(turn: SuiteTurn, answer: Answer) -> list[str]:
     failures += [f"the answer contains {t!r}" for t in turn.excludes if _norm(t) in text]
     if turn.cites:
         specs = [CiteSpec.parse(c) for c in turn.cites]
-        if not any(s.matches(c.file, c.line) for s in specs for c in answer.citations):
-            cited = ", ".join(c.location for c in answer.citations) or "nothing"
+        if not any(s.matches(c) for s in specs for c in answer.citations):
+            cited = ", ".join(c.ref for c in answer.citations) or "nothing"
             failures.append(f"no citation of {' or '.join(turn.cites)} (cited: {cited})")
     return failures
 
@@ -372,7 +381,7 @@ def turn_from_answer(answer: Answer) -> SuiteTurn:
         contains = [v.value for v in answer.disagreement]
     else:
         contains = [answer.short_answer] if answer.short_answer else []
-    cites = [answer.citations[0].location] if answer.citations else []
+    cites = [answer.citations[0].ref] if answer.citations else []
     if not contains and not cites:
         raise SuiteError(f"the answer to {answer.question!r} has neither a short answer nor a citation to expect")
     return SuiteTurn(question=answer.question, contains=contains, cites=cites)

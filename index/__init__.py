@@ -18,7 +18,7 @@ from .errors import (
     UploadError,
 )
 from .models import Chunk, IndexReport, LineSpan, Sentence, SkippedFile
-from .reader import TextFile, read_text_file, split_lines
+from .reader import DOCUMENT_KINDS, TextFile, line_of_page, page_of, read_text_file, split_lines, text_view
 from .sentence_vectors import SentenceVectors
 from .sentences import split_sentences
 from .settings import PACKAGED_MODEL, SEEDS_DIR, Settings, load_settings
@@ -51,6 +51,10 @@ __all__ = [
     "SourceError",
     "SuiteError",
     "TextFile",
+    "DOCUMENT_KINDS",
+    "line_of_page",
+    "page_of",
+    "text_view",
     "UploadError",
     "VectorStore",
     "check_corpus",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from .models import Chunk, Sentence
+from .models import Chunk, LineSpan, Sentence
+from .reader import page_of
 from .sentences import split_sentences
 
 
@@ -14,10 +15,23 @@ def chunk_id(file: str, file_hash: str, ordinal: int) -> str:
     return f"c{digest}"
 
 
-def chunk_lines(lines: list[str], file: str, file_hash: str, max_chars: int) -> list[Chunk]:
-    """Chunk one file's lines. A sentence longer than ``max_chars`` becomes a chunk on its own."""
+def _paged(sentence: Sentence, pages: list[int]) -> Sentence:
+    spans = []
+    for span in sentence.spans:
+        where = page_of(pages, span.line)
+        spans.append(span if where is None else LineSpan(**{**span.model_dump(), "page": where[0], "page_line": where[1]}))
+    return Sentence(text=sentence.text, spans=spans)
+
+
+def chunk_lines(lines: list[str], file: str, file_hash: str, max_chars: int, pages: list[int] | None = None) -> list[Chunk]:
+    """Chunk one file's lines. A sentence longer than ``max_chars`` becomes a chunk on its own.
+
+    ``pages`` (a paged file's first line of each page) gives every span its page and line on that page.
+    """
     groups: list[list[Sentence]] = []
     for paragraph in split_sentences(lines):
+        if pages:
+            paragraph = [_paged(s, pages) for s in paragraph]
         group: list[Sentence] = []
         size = 0
         for sentence in paragraph:

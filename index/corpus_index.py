@@ -163,13 +163,15 @@ class CorpusIndex:
             if old is not None and old.sha256 == text.sha256:
                 unchanged += 1
                 continue
-            chunks = chunk_lines(text.lines, rel, text.sha256, settings.chunk_max_chars)
+            chunks = chunk_lines(text.lines, rel, text.sha256, settings.chunk_max_chars, text.pages)
             if not chunks:
                 reason = "empty file (no text to index)"
                 skipped.append(SkippedFile(file=rel, reason=reason))
                 logger.info("skipped %s: %s", rel, reason)
                 continue
-            pending[rel] = (FileEntry(sha256=text.sha256, encoding=text.encoding, lines=len(text.lines), chunks=chunks), chunks)
+            entry = FileEntry(sha256=text.sha256, encoding=text.encoding, lines=len(text.lines), chunks=chunks,
+                              pages=len(text.pages) if text.pages else None)
+            pending[rel] = (entry, chunks)
 
         indexable = set(found) - {s.file for s in skipped}
         removed = [rel for rel in files if rel not in indexable]

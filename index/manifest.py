@@ -21,8 +21,9 @@ class FileEntry(BaseModel):
     """One indexed file."""
 
     sha256: str = Field(description="SHA-256 of the file's bytes when indexed.")
-    encoding: str = Field(description="How the file was decoded (utf-8, cp1252, latin-1, utf-16).")
-    lines: int = Field(description="Number of lines in the file.")
+    encoding: str = Field(description="How the file was read: decoded as utf-8, cp1252, latin-1 or utf-16, or by the pdf, docx or html reader.")
+    lines: int = Field(description="Number of lines in the file (in its text view, for PDF, Word and HTML files).")
+    pages: int | None = Field(default=None, description="Number of pages, for a PDF; None for other files.")
     chunks: list[Chunk] = Field(description="The file's chunks, in order.")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class LineSpan(BaseModel):
@@ -13,6 +15,17 @@ class LineSpan(BaseModel):
     line: int = Field(description="1-based line number, as `sed -n Np` and editors count lines.")
     start: int = Field(description="0-based character offset of the span's first character within the line.")
     end: int = Field(description="0-based character offset one past the span's last character within the line.")
+    page: int | None = Field(default=None, description="1-based page holding the line, for paged formats (PDF).")
+    page_line: int | None = Field(default=None, description="1-based line number within that page (PDF).")
+
+    @model_serializer(mode="wrap")
+    def _drop_unpaged(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Text files' spans (almost all of a manifest) are stored without the two page fields.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("page") is None:
+            data.pop("page", None)
+            data.pop("page_line", None)
+        return data
 
 
 class Sentence(BaseModel):

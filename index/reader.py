@@ -28,6 +28,35 @@ class TextFile:
     lines: list[str]
     encoding: str
     sha256: str
+    #: For paged formats (PDF): the 1-based first line of every page, in page order; None for text files.
+    pages: list[int] | None = None
+
+
+#: Extensions read by a format reader into a text view (numbered lines); every other extension is decoded as text.
+DOCUMENT_KINDS = {".pdf": "pdf", ".docx": "docx", ".html": "html", ".htm": "html", ".xhtml": "html"}
+#: Pages read from one PDF, at most.
+MAX_PDF_PAGES = 10_000
+
+
+def page_of(pages: list[int] | None, line: int) -> tuple[int, int] | None:
+    """(page, line on that page) of text-view ``line``, or None for an unpaged file."""
+    if not pages:
+        return None
+    import bisect
+
+    index = bisect.bisect_right(pages, line) - 1
+    if index < 0:
+        return None
+    return index + 1, line - pages[index] + 1
+
+
+def line_of_page(pages: list[int], page: int, line: int) -> int | None:
+    """Text-view line of line ``line`` of 1-based ``page``, or None when there is no such line."""
+    if not 1 <= page <= len(pages) or line < 1:
+        return None
+    number = pages[page - 1] + line - 1
+    following = pages[page] if page < len(pages) else None
+    return number if following is None or number < following else None
 
 
 def split_lines(text: str) -> list[str]:
@@ -66,7 +95,8 @@ def decode(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
 
 
 def read_text_file(path: Path, name: str | None = None, max_bytes: int | None = None) -> TextFile:
-    """Read and decode one file; any problem is a DocumentError naming the file and the fix."""
+    """Read one file into its text view (decoded text, or a PDF/DOCX/HTML reader's lines); any problem is a
+    DocumentError naming the file and the fix."""
     label = name or str(path)
     try:
         if max_bytes is not None:
@@ -84,5 +114,36 @@ def read_text_file(path: Path, name: str | None = None, max_bytes: int | None = 
         raise DocumentError(f"{label}: is a directory, not a file") from exc
     except OSError as exc:
         raise DocumentError(f"{label}: cannot be read ({exc.strerror or exc})") from exc
+    return text_view(data, label, path.suffix.lower())
+
+
+def text_view(data: bytes, label: str, suffix: str) -> TextFile:
+    """The text view of a file's bytes, by the kind its extension names."""
+    digest = hashlib.sha256(data).hexdigest()
+    kind = DOCUMENT_KINDS.get(suffix)
+    try:
+        if kind == "pdf":
+            from .read_pdf import read_pdf
+
+            pdf = read_pdf(data, label, MAX_PDF_PAGES)
+            return TextFile(lines=pdf.lines, encoding="pdf", sha256=digest, pages=pdf.pages)
+        if kind == "docx":
+            from .read_docx import read_docx
+
+            return TextFile(lines=read_docx(data), encoding="docx", sha256=digest)
+        if kind == "html":
+            from .read_html import read_html
+
+            decode(data, label)  # refuses binary data with the text reader's reasons
+            return TextFile(lines=read_html(data), encoding="html", sha256=digest)
+    except DocumentError as exc:
+        message = str(exc)
+        raise DocumentError(message if message.startswith(label) else f"{label}: {message}") from None
+    except RecursionError:
+        raise DocumentError(f"{label}: nested too deeply to read") from None
+    if data[:5] == b"%PDF-":
+        raise DocumentError(f"{label}: is a PDF, not text; give it a .pdf extension to index it")
+    if data[:4] == b"PK\x03\x04" and b"word/" in data[:4096]:
+        raise DocumentError(f"{label}: is a Word document, not text; give it a .docx extension to index it")
     text, encoding = decode(data, label)
-    return TextFile(lines=split_lines(text), encoding=encoding, sha256=hashlib.sha256(data).hexdigest())
+    return TextFile(lines=split_lines(text), encoding=encoding, sha256=digest)

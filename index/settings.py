@@ -65,9 +65,13 @@ class Settings(BaseSettings):
         description="Soft size limit of a chunk in characters; a chunk never splits a sentence.",
     )
     max_file_bytes: int = Field(
-        default=20_000_000, ge=1, description="Files larger than this are skipped with a logged reason."
+        default=64_000_000, ge=1, description="Files larger than this are skipped with a logged reason."
     )
-    extensions: str = Field(default=".txt,.md", description="Comma-separated file extensions to index.")
+    extensions: str = Field(
+        default=".txt,.md,.pdf,.docx,.html,.htm",
+        description="Comma-separated file extensions to index: text (.txt, .md, any other) is decoded; .pdf, .docx, .html, "
+        ".htm and .xhtml are read by their readers into numbered lines.",
+    )
     top_k: int = Field(default=8, ge=1, le=200, description="Chunks retrieved from each retriever (dense, BM25) before fusion.")
     max_citations: int = Field(default=3, ge=1, le=20, description="Most supporting quotes returned with an answer.")
     evidence_encoder: str = Field(

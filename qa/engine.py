@@ -17,7 +17,7 @@ from index import CorpusIndex, IndexReport, QuestionError, Settings, load_settin
 from .conflicts import ValueGroup, find_disagreement
 from .evidence import Evidence, gather_candidates
 from .followup import Rewrite, rewrite
-from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timings
+from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timings, display_ref
 from .question import clean_question
 from .retrieval import HybridRetriever, Mode, Retrieval
 from .scorer import EvidenceScorer, make_scorer
@@ -291,7 +291,7 @@ def _restatements(chosen: list[Evidence], evidence: list[Evidence], partners: di
             continue
         original = _restates(e, chosen, partners)
         if original is not None:
-            where = f"{e.chunk.file}:{e.span.line}"
+            where = display_ref(e.chunk.file, e.span.line, e.span.page, e.span.page_line)
             if where not in restated.setdefault(id(original), []):
                 restated[id(original)].append(where)
     return restated
@@ -317,7 +317,7 @@ def _restates(e: Evidence, chosen: list[Evidence], partners: dict[str, set[str]]
 def _citation(e: Evidence, restated: dict[int, list[str]]) -> Citation:
     return Citation(
         file=e.chunk.file, line=e.span.line, quote=e.quote, start=e.span.start, end=e.span.end,
-        score=round(e.score, 4), restated_in=restated.get(id(e), []),
+        score=round(e.score, 4), restated_in=restated.get(id(e), []), page=e.span.page, page_line=e.span.page_line,
     )
 
 
@@ -343,7 +343,7 @@ def _values(groups: list[ValueGroup], citations: list[Citation]) -> list[SourceV
         kept = [loc for loc in dict.fromkeys(locations) if loc in verified_at]
         if kept:
             extra = [r for loc in kept for r in verified_at[loc].restated_in]
-            values.append(SourceValue(value=group.value, locations=kept + extra))
+            values.append(SourceValue(value=group.value, locations=[verified_at[loc].ref for loc in kept] + extra))
     return values
 
 

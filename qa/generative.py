@@ -178,12 +178,13 @@ class GenerativeEngine:
         sentences: list[GeneratedSentence] = []
         for text, support in result.kept:
             cites = [known.get((p.file, p.line, p.start))
-                     or Citation(file=p.file, line=p.line, quote=p.text, start=p.start, end=p.end, score=0.0) for p in support]
+                     or Citation(file=p.file, line=p.line, quote=p.text, start=p.start, end=p.end, score=0.0,
+                                 page=p.page, page_line=p.page_line) for p in support]
             cites = self.engine.verified(cites)
             if cites:
-                sentences.append(GeneratedSentence(text=text, supported=True, citations=[c.location for c in cites]))
+                sentences.append(GeneratedSentence(text=text, supported=True, citations=[c.ref for c in cites]))
                 for c in cites:
-                    cited.setdefault(c.location, c)
+                    cited.setdefault(c.ref, c)
             else:
                 sentences.append(GeneratedSentence(text=text, supported=False, reason="its quotes are no longer verbatim in the files"))
         sentences += [GeneratedSentence(text=t, supported=False, reason=r) for t, r in result.dropped]
@@ -220,14 +221,15 @@ def _passages(answer: Answer, evidence: list[Evidence], ratio: float = SUPPORT_R
     best = max([e.score for e in evidence] + [c.score for c in answer.citations], default=0.0)
     out: list[Passage] = []
     seen: set[tuple[str, int, str]] = set()
-    candidates = [(c.file, c.line, c.start, c.end, c.quote, c.score) for c in answer.citations]
-    candidates += [(e.chunk.file, e.span.line, e.span.start, e.span.end, e.quote, e.score) for e in evidence]
-    for file, line, start, end, quote, score in candidates:
+    candidates = [(c.file, c.line, c.start, c.end, c.quote, c.score, c.page, c.page_line) for c in answer.citations]
+    candidates += [(e.chunk.file, e.span.line, e.span.start, e.span.end, e.quote, e.score, e.span.page, e.span.page_line)
+                   for e in evidence]
+    for file, line, start, end, quote, score, page, page_line in candidates:
         key = (file, line, re.sub(r"\s+", " ", quote.strip().lower()))
         if key in seen or not quote.strip() or score < ratio * best:
             continue
         seen.add(key)
-        out.append(Passage(file, line, start, end, quote))
+        out.append(Passage(file, line, start, end, quote, page, page_line))
         if len(out) >= MAX_PASSAGES:
             break
     return out

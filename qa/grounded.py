@@ -45,6 +45,8 @@ class Passage:
     start: int
     end: int
     text: str
+    page: int | None = None
+    page_line: int | None = None
 
     @property
     def label(self) -> str:

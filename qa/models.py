@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class Citation(BaseModel):
@@ -18,13 +18,25 @@ class Citation(BaseModel):
     score: float = Field(description="Relevance of the quoted sentence to the question (higher is better).")
     restated_in: list[str] = Field(
         default_factory=list,
-        description="'file:line' of matching sentences in near-duplicate documents: the same source repeated, not independent corroboration.",
+        description="Where near-duplicate documents repeat the sentence ('file:line', or 'file:pN:M' in a PDF): the same source repeated, not independent corroboration.",
     )
+    page: int | None = Field(default=None, description="1-based page of the quote in a paged document (PDF); None for other files.")
+    page_line: int | None = Field(default=None, description="1-based line of the quote on that page (PDF); None for other files.")
 
     @property
     def location(self) -> str:
-        """``file:line``."""
+        """``file:line``, the line in the file's text view: the key that verification and the viewer use."""
         return f"{self.file}:{self.line}"
+
+    @computed_field(description="Where to look, as shown to readers: 'file:line', or 'file:pPAGE:LINE' in a PDF.")  # type: ignore[prop-decorator]
+    @property
+    def ref(self) -> str:
+        return display_ref(self.file, self.line, self.page, self.page_line)
+
+
+def display_ref(file: str, line: int, page: int | None = None, page_line: int | None = None) -> str:
+    """``file:line``, or ``file:pPAGE:LINE`` for a line of a paged document."""
+    return f"{file}:{line}" if page is None or page_line is None else f"{file}:p{page}:{page_line}"
 
 
 class SourceValue(BaseModel):

@@ -7,7 +7,7 @@ import os
 import threading
 from pathlib import Path
 
-from index import DocqaError, read_text_file, resolve_inside
+from index import DocqaError, TextFile, page_of, read_text_file, resolve_inside
 
 from .models import Citation
 
@@ -19,20 +19,20 @@ class LineSource:
 
     def __init__(self, corpus: Path) -> None:
         self.corpus = corpus
-        self._cache: dict[str, tuple[tuple[int, int], str, list[str]]] = {}
+        self._cache: dict[str, tuple[tuple[int, int], TextFile]] = {}
         self._lock = threading.Lock()
 
     def lines(self, file: str) -> list[str] | None:
         """Current lines of a corpus file, or None if it cannot be read any more."""
         current = self._read(file)
-        return current[1] if current is not None else None
+        return current.lines if current is not None else None
 
     def lines_if_unchanged(self, file: str, sha256: str) -> list[str] | None:
         """Current lines of a file only if its content still hashes to ``sha256`` (the indexed version)."""
         current = self._read(file)
-        return current[1] if current is not None and current[0] == sha256 else None
+        return current.lines if current is not None and current.sha256 == sha256 else None
 
-    def _read(self, file: str) -> tuple[str, list[str]] | None:
+    def _read(self, file: str) -> TextFile | None:
         try:
             path = resolve_inside(self.corpus, file)
             st = os.stat(path)
@@ -42,21 +42,24 @@ class LineSource:
         with self._lock:
             hit = self._cache.get(file)
         if hit is not None and hit[0] == key:
-            return hit[1], hit[2]
+            return hit[1]
         try:
             text = read_text_file(path, file)
         except DocqaError:
             return None
         with self._lock:
-            self._cache[file] = (key, text.sha256, text.lines)
-        return text.sha256, text.lines
+            self._cache[file] = (key, text)
+        return text
 
     def verify(self, citation: Citation) -> bool:
-        """True when ``citation.quote`` is exactly the text at ``[start:end]`` of that line of that file."""
-        lines = self.lines(citation.file)
-        if lines is None or not 1 <= citation.line <= len(lines) or not citation.quote:
+        """True when ``citation.quote`` is exactly the text at ``[start:end]`` of that line of that file, and a
+        PDF citation's page and line on the page are where that line is."""
+        text = self._read(citation.file)
+        if text is None or not 1 <= citation.line <= len(text.lines) or not citation.quote:
             return False
-        return lines[citation.line - 1][citation.start : citation.end] == citation.quote
+        if citation.page is not None and page_of(text.pages, citation.line) != (citation.page, citation.page_line):
+            return False
+        return text.lines[citation.line - 1][citation.start : citation.end] == citation.quote
 
 
 def verified(citations: list[Citation], source: LineSource) -> list[Citation]:

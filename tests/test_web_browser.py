@@ -8,6 +8,7 @@ unanswerable question. Screenshots go to test-artifacts/ui/. Needs Debian's chro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -51,11 +52,10 @@ class Server:
         self.proc, self.url, self.started, self.corpus = proc, url, started, corpus
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+@contextlib.contextmanager
+def start_server(corpus: Path, tmp_path: Path) -> Iterator[Server]:
+    """`docqa ui` over ``corpus`` in a subprocess, with a fresh data dir (the first visit builds the index)."""
     port = free_port()
-    corpus = tmp_path / "seeds"
-    shutil.copytree(SEEDS, corpus)  # uploads go into the corpus folder: keep the repository's copy untouched
     env = {**os.environ, "DOCQA_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -84,6 +84,13 @@ def server(tmp_path: Path) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
 
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    corpus = tmp_path / "seeds"
+    shutil.copytree(SEEDS, corpus)  # uploads go into the corpus folder: keep the repository's copy untouched
+    with start_server(corpus, tmp_path) as running:
+        yield running
 
 
 def wait_for_answers(page, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -227,3 +234,63 @@ def test_chat_citation_viewer_follow_up_and_abstention(server: Server, tmp_path:
     assert hosts == {urlparse(server.url).netloc}, f"the page contacted other hosts: {sorted(hosts)}"
     (ARTIFACTS / "timing.json").write_text(json.dumps({"launch_to_first_answer_s": round(first_answer_s, 2)}) + "\n")
     print(f"launch to first answer: {first_answer_s:.1f} s (fresh index)")
+
+
+def test_pdf_citation_shows_the_page_with_the_quote_boxed(tmp_path: Path) -> None:
+    """Ask over a PDF, click the chip: the cited page is drawn with boxes over exactly the quote's characters."""
+    import pypdfium2 as pdfium
+    from playwright.sync_api import sync_playwright
+
+    from .docfixtures import REPORT_PAGES, pdf_bytes
+
+    corpus = tmp_path / "pdfs"
+    corpus.mkdir()
+    data = pdf_bytes(REPORT_PAGES)
+    (corpus / "report.pdf").write_bytes(data)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with start_server(corpus, tmp_path) as running, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(running.url)
+        page.get_by_label("Your question").fill("How many model ships does the museum hold?")
+        page.get_by_role("button", name="Ask", exact=True).click()
+        wait_for_answers(page, 1)
+        answer = page.locator("#docqa-chat .docqa-answer").last
+        chip = answer.locator(".docqa-quote .docqa-cite").first
+        assert chip.inner_text() == "report.pdf:p2:2"
+        quote = answer.locator(".docqa-quote q").first.inner_text()
+        assert quote == "The museum holds 4,000 model ships."
+        chip.click()
+        page.wait_for_selector("#docqa-source .docqa-page img", timeout=30_000)
+        assert "page 2, line 2" in page.locator("#docqa-source .docqa-source-title").inner_text()
+        assert page.locator("#docqa-source .docqa-hl mark").inner_text() == quote
+        boxes = page.locator("#docqa-source .docqa-box")
+        assert boxes.count() == 1
+        drawn = {k: float(boxes.first.get_attribute(f"data-{k}") or "nan") for k in ("left", "top", "width", "height")}
+        # On screen, the box sits over the image where the characters are (the image is scaled to the panel).
+        image = page.locator("#docqa-source .docqa-page img").bounding_box()
+        shown = boxes.first.bounding_box()
+        assert image is not None and shown is not None
+        natural = float(page.locator("#docqa-source .docqa-page").get_attribute("data-width") or "nan")
+        ratio = image["width"] / natural
+        assert shown["x"] - image["x"] == pytest.approx(drawn["left"] * ratio, abs=1.5)
+        assert shown["y"] - image["y"] == pytest.approx(drawn["top"] * ratio, abs=1.5)
+        assert shown["width"] == pytest.approx(drawn["width"] * ratio, abs=1.5)
+        page.locator("#docqa-source .docqa-box").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "pdf-page-highlight.png"))
+        browser.close()
+    # The box covers the quote's characters as pdfium reports them for page 2 (PDF points x 1.5, y from the top).
+    pdf = pdfium.PdfDocument(data)
+    page2 = pdf[1]
+    textpage = page2.get_textpage()
+    text = textpage.get_text_range()
+    first = text.index(quote)
+    chars = [textpage.get_charbox(i) for i in range(first, first + len(quote)) if not text[i].isspace()]
+    height = page2.get_height()
+    assert drawn["left"] == pytest.approx(min(c[0] for c in chars) * 1.5, abs=0.1)
+    assert drawn["left"] + drawn["width"] == pytest.approx(max(c[2] for c in chars) * 1.5, abs=0.1)
+    assert drawn["top"] == pytest.approx((height - max(c[3] for c in chars)) * 1.5, abs=0.1)
+    assert drawn["top"] + drawn["height"] == pytest.approx((height - min(c[1] for c in chars)) * 1.5, abs=0.1)
+    textpage.close()
+    page2.close()
+    pdf.close()

@@ -10,7 +10,7 @@ import pytest
 from index import HashingEmbedder, SourceError
 from ui.app import Handlers
 from ui.html import answer_html, source_html
-from ui.service import DocqaService, parse_ref
+from ui.service import DocqaService, SourceRef, parse_ref
 
 from .conftest import TINY, write_tree
 
@@ -170,8 +170,12 @@ def test_symlink_leaving_the_corpus_is_never_indexed_or_shown(tmp_path: Path, se
 
 
 def test_parse_ref() -> None:
-    assert parse_ref("a/b:c.txt:12#3-9") == ("a/b:c.txt", 12, 3, 9)
-    assert parse_ref("x.md:4") == ("x.md", 4, None, None)
+    assert parse_ref("a/b:c.txt:12#3-9") == SourceRef(file="a/b:c.txt", line=12, start=3, end=9)
+    assert parse_ref("x.md:4") == SourceRef(file="x.md", line=4)
+    assert parse_ref("report.pdf:p3:12#0-5") == SourceRef(file="report.pdf", page=3, line=12, start=0, end=5)
+    assert parse_ref("notes:p3.txt:5") == SourceRef(file="notes:p3.txt", line=5)
+    with pytest.raises(SourceError, match="pPAGE"):
+        parse_ref("report.pdf:p3")
 
 
 def test_upload_adds_a_document_and_indexes_it(service: DocqaService, tmp_path: Path) -> None:

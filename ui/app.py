@@ -51,6 +51,8 @@ SCROLL_JS = """
   setTimeout(() => {
     const hl = document.querySelector('#docqa-source .docqa-hl');
     if (hl) { hl.scrollIntoView({ block: 'center' }); }
+    const box = document.querySelector('#docqa-source .docqa-box');
+    if (box) { box.scrollIntoView({ block: 'center' }); }
   }, 60);
 }
 """
@@ -80,6 +82,10 @@ CSS = """
 .docqa-line { display: flex; gap: 0.8em; white-space: pre-wrap; word-break: break-word; }
 .docqa-ln { color: #9ca3af; min-width: 3em; text-align: right; user-select: none; flex: none; }
 .docqa-hl { background: #fef9c3; }
+.docqa-paged { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 12px; align-items: start; }
+.docqa-page { position: relative; border: 1px solid #d4d4d8; max-height: 520px; overflow: auto; }
+.docqa-page img { display: block; width: 100%; height: auto; }
+.docqa-box { position: absolute; background: rgba(250, 204, 21, 0.45); outline: 1px solid #ca8a04; pointer-events: none; }
 .docqa-hl mark { background: #facc15; color: inherit; }
 .docqa-source-title { font-weight: 700; margin-bottom: 0.3em; }
 .docqa-status th { text-align: left; padding-right: 0.8em; white-space: nowrap; }

@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p_ask.add_argument("--corpus", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
     p_ask.add_argument("--json", action="store_true", help="print the full Answer as JSON")
 
-    p_sources = sub.add_parser("sources", help="list indexed documents and near-duplicate pairs")
+    p_sources = sub.add_parser("sources", help="list indexed documents (pages for PDFs), files skipped with their reasons, and near-duplicate pairs")
     p_sources.add_argument("path", nargs="?", type=Path, help="corpus folder (default: DOCQA_CORPUS, the seeds)")
     p_sources.add_argument("--json", action="store_true", help="print as JSON")
 
@@ -83,7 +83,7 @@ def render(answer: Answer) -> str:
     if lines:
         lines.append("")
     for c in answer.citations:
-        lines.append(f"{c.file}:{c.line}  \u201c{c.quote}\u201d")
+        lines.append(f"{c.ref}  \u201c{c.quote}\u201d")
         if c.restated_in:
             lines.append(f"    (restated by near-duplicate {', '.join(c.restated_in)}: the same source, not independent corroboration)")
     if answer.standalone_question != answer.question:
@@ -146,20 +146,27 @@ def _cmd_sources(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     index = CorpusIndex(args.path if args.path is not None else settings.corpus, settings)
-    index.sync()
+    report = index.sync()
     files = index.manifest.files
     pairs = index.manifest.duplicates or []
     if args.json:
         print(json.dumps({
             "corpus": str(index.corpus),
             "indexed_at": index.manifest.indexed_at.isoformat() if index.manifest.indexed_at else None,
-            "files": [{"file": f, "lines": e.lines, "chunks": len(e.chunks), "encoding": e.encoding, "sha256": e.sha256} for f, e in sorted(files.items())],
+            "files": [{"file": f, "lines": e.lines, "pages": e.pages, "chunks": len(e.chunks), "encoding": e.encoding,
+                       "sha256": e.sha256} for f, e in sorted(files.items())],
+            "skipped": [s.model_dump() for s in report.skipped],
             "near_duplicates": [p.model_dump() for p in pairs],
         }, indent=2))
         return 0
     print(f"{index.corpus}: {len(files)} documents, {index.manifest.chunk_count()} chunks")
     for f, e in sorted(files.items()):
-        print(f"  {f}  ({e.lines} lines, {len(e.chunks)} chunks, {e.encoding})")
+        pages = f"{e.pages} pages, " if e.pages is not None else ""
+        print(f"  {f}  ({pages}{e.lines} lines, {len(e.chunks)} chunks, {e.encoding})")
+    if report.skipped:
+        print(f"skipped {len(report.skipped)} file(s):")
+        for s in report.skipped:
+            print(f"  {s.file}: {s.reason}")
     print(f"near-duplicate pairs (similarity >= {settings.duplicate_threshold}): {len(pairs)}")
     for p in pairs:
         print(f"  {p.first} ~ {p.second}  similarity {p.similarity:.3f}, {p.matched_share:.0%} of chunks matched")

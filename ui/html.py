@@ -36,7 +36,7 @@ def _quote(c: Citation, twins: list[str]) -> str:
         dups = " ".join(chip(loc, kind="dup") for loc in c.restated_in)
         restated = f'<div class="docqa-restated"><span class="docqa-badge">near-duplicate</span> same statement in {dups}</div>'
     return (
-        f'<li class="docqa-quote"><q>{escape(c.quote)}</q> {chip(c.location, c.start, c.end)}{restated}</li>'
+        f'<li class="docqa-quote"><q>{escape(c.quote)}</q> {chip(c.ref, c.start, c.end)}{restated}</li>'
     )
 
 
@@ -99,7 +99,7 @@ def answer_html(answer: Answer, partners: dict[str, set[str]] | None = None) -> 
 def _generated(answer: Answer) -> str:
     """The LLM's checked sentences, each with its chips; dropped sentences listed apart, struck through."""
     assert answer.generation is not None
-    quotes = {c.location: c for c in answer.citations}
+    quotes = {c.ref: c for c in answer.citations}
     kept = []
     for s in answer.generation.sentences:
         if s.supported:
@@ -145,10 +145,33 @@ def source_html(view: SourceView) -> str:
         if view.changed_since_indexing
         else ""
     )
+    lines_html = f'<div class="docqa-lines" tabindex="0" aria-label="Lines of {escape(view.file)}">{"".join(rows)}</div>'
+    if view.page is not None:
+        title = f"{escape(view.file)}, page {view.page}, line {view.page_line} (line {view.line} of the text view)"
+    else:
+        title = f"{escape(view.file)}, line {view.line}"
+    body = lines_html
+    if view.page_image:
+        body = f'<div class="docqa-paged">{page_html(view)}{lines_html}</div>'
     return (
         f'<div class="docqa-source" data-file="{escape(view.file)}" data-line="{view.line}">'
-        f'<div class="docqa-source-title">{escape(view.file)}, line {view.line}</div>{warning}'
-        f'<div class="docqa-lines" tabindex="0" aria-label="Lines of {escape(view.file)}">{"".join(rows)}</div></div>'
+        f'<div class="docqa-source-title">{title}</div>{warning}{body}</div>'
+    )
+
+
+def page_html(view: SourceView) -> str:
+    """The rendered PDF page with the quote's character boxes drawn over it (positions in % of the image)."""
+    w, h = max(view.image_width, 1), max(view.image_height, 1)
+    boxes = "".join(
+        f'<div class="docqa-box" data-left="{b.left:.1f}" data-top="{b.top:.1f}" data-width="{b.width:.1f}" '
+        f'data-height="{b.height:.1f}" style="left:{100 * b.left / w:.3f}%;top:{100 * b.top / h:.3f}%;'
+        f'width:{100 * b.width / w:.3f}%;height:{100 * b.height / h:.3f}%"></div>'
+        for b in view.boxes
+    )
+    return (
+        f'<div class="docqa-page" data-page="{view.page}" data-width="{view.image_width}" data-height="{view.image_height}">'
+        f'<img src="{view.page_image}" alt="Page {view.page} of {escape(view.file)}, the quote highlighted" '
+        f'width="{view.image_width}" height="{view.image_height}">{boxes}</div>'
     )
 
 

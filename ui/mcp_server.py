@@ -45,7 +45,8 @@ class QuotedLine(BaseModel):
     """A verbatim quote from one line of one corpus file."""
 
     file: str = Field(description="Path relative to the corpus folder.")
-    line: int = Field(description="1-based line number.")
+    line: int = Field(description="1-based line number (in a PDF: of the file's text view, all pages in order).")
+    ref: str = Field(description="The citation as shown to readers: 'file:line', or 'file:pPAGE:LINE' in a PDF; open_source takes it.")
     quote: str = Field(description="The exact text on that line (checked against the file).")
     restated_in: list[str] = Field(default_factory=list, description="'file:line' of the same sentence in near-duplicate documents (not independent sources).")
 
@@ -67,7 +68,8 @@ class SearchHit(BaseModel):
     """One evidence line."""
 
     file: str = Field(description="Path relative to the corpus folder.")
-    line: int = Field(description="1-based line number.")
+    line: int = Field(description="1-based line number (in a PDF: of the file's text view).")
+    ref: str = Field(description="'file:line', or 'file:pPAGE:LINE' in a PDF; open_source takes it.")
     quote: str = Field(description="The sentence's text on that line (checked against the file).")
     score: float = Field(description="How well the sentence answers the query, by docqa's evidence scorer (higher is better).")
 
@@ -95,7 +97,7 @@ class SourceExcerpt(BaseModel):
 
 
 def _quoted(c: Citation) -> QuotedLine:
-    return QuotedLine(file=c.file, line=c.line, quote=c.quote, restated_in=c.restated_in)
+    return QuotedLine(file=c.file, line=c.line, ref=c.ref, quote=c.quote, restated_in=c.restated_in)
 
 
 class DocqaTools:
@@ -140,16 +142,17 @@ class DocqaTools:
                 continue
             seen.add(key)
             candidates.append(Citation(file=ev.chunk.file, line=ev.span.line, quote=ev.quote, start=ev.span.start,
-                                       end=ev.span.end, score=float(ev.score)))
+                                       end=ev.span.end, score=float(ev.score), page=ev.span.page, page_line=ev.span.page_line))
             if len(candidates) >= limit:
                 break
-        hits = [SearchHit(file=c.file, line=c.line, quote=c.quote, score=round(c.score, 4)) for c in verified(candidates, self._source)]
+        hits = [SearchHit(file=c.file, line=c.line, ref=c.ref, quote=c.quote, score=round(c.score, 4))
+                for c in verified(candidates, self._source)]
         return SearchResult(query=query, hits=hits)
 
     def open_source(self, ref: str, context: int = 5) -> SourceExcerpt:
         if not 0 <= context <= 200:
             raise SourceError(f"context {context} is out of range; give 0 to 200 lines")
-        view = self.service.open_source(ref)
+        view = self.service.open_source(ref, draw=False)
         first, last = max(1, view.line - context), min(len(view.lines), view.line + context)
         return SourceExcerpt(
             file=view.file, line=view.line, total_lines=len(view.lines), changed_since_indexing=view.changed_since_indexing,
@@ -188,7 +191,7 @@ def build_server(tools: DocqaTools) -> MCPServer:
 
     @server.tool()
     def open_source(
-        ref: Annotated[str, Field(description="A citation, 'file:line', e.g. 'report.txt:12'.")],
+        ref: Annotated[str, Field(description="A citation, 'file:line' or 'file:pPAGE:LINE', e.g. 'report.txt:12' or 'report.pdf:p3:12'.")],
         context: Annotated[int, Field(description="Lines to show either side of the cited line (0-200).")] = 5,
     ) -> SourceExcerpt:
         """The lines around a citation in an indexed document of the corpus (nothing outside it can be read)."""

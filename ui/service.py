@@ -21,6 +21,8 @@ from index.corpus_index import ProgressCallback
 from index.duplicates import DuplicatePair
 from index.embedder import Embedder
 from index.models import IndexReport, SkippedFile
+from index.read_pdf import Box
+from index.reader import line_of_page, page_of
 from qa.answerer import Answerer, with_llm
 from qa.engine import QAEngine
 from qa.llm import make_llm
@@ -30,7 +32,12 @@ from .uploads import SavedUpload, save_uploads
 
 logger = logging.getLogger(__name__)
 
-_REF = re.compile(r"^(?P<file>.+):(?P<line>[0-9]{1,9})(?:#(?P<start>[0-9]{1,9})-(?P<end>[0-9]{1,9}))?$")
+#: Scale at which the viewer renders a PDF page: 1.5 x 72 dpi (a US Letter page is 918 x 1188 pixels).
+PAGE_SCALE = 1.5
+
+_REF = re.compile(
+    r"^(?P<file>.+?)(?::p(?P<page>[0-9]{1,6}))?:(?P<line>[0-9]{1,9})(?:#(?P<start>[0-9]{1,9})-(?P<end>[0-9]{1,9}))?$"
+)
 
 
 class CorpusStatus(BaseModel):
@@ -53,6 +60,12 @@ class SourceView(BaseModel):
     quote_start: int | None = Field(default=None, description="0-based start of the quote within the line, if known.")
     quote_end: int | None = Field(default=None, description="0-based end of the quote within the line, if known.")
     changed_since_indexing: bool = Field(description="True when the file on disk differs from the indexed version.")
+    page: int | None = Field(default=None, description="1-based page of the line, for a PDF.")
+    page_line: int | None = Field(default=None, description="1-based line on that page, for a PDF.")
+    page_image: str | None = Field(default=None, description="The page rendered offline, as a PNG data URI (PDF only).")
+    image_width: int = Field(default=0, description="Pixel width of the page image.")
+    image_height: int = Field(default=0, description="Pixel height of the page image.")
+    boxes: list[Box] = Field(default_factory=list, description="The quote's character boxes on the page image, in pixels.")
 
 
 class SavedTest(BaseModel):
@@ -63,13 +76,28 @@ class SavedTest(BaseModel):
     turns: int = Field(description="Turns saved.")
 
 
-def parse_ref(ref: str) -> tuple[str, int, int | None, int | None]:
-    """``file:line`` or ``file:line#start-end`` -> (file, line, start, end); SourceError if malformed."""
+class SourceRef(BaseModel):
+    """A parsed citation reference: ``file:line`` or ``file:pPAGE:LINE``, optionally ``#start-end``."""
+
+    file: str = Field(description="Path relative to the corpus root.")
+    line: int = Field(description="1-based line: in the text view, or on ``page`` when a page is given.")
+    page: int | None = Field(default=None, description="1-based page (PDF citations).")
+    start: int | None = Field(default=None, description="0-based start of the quote in the line.")
+    end: int | None = Field(default=None, description="0-based end of the quote in the line.")
+
+
+def parse_ref(ref: str) -> SourceRef:
+    """``file:line``, ``file:pPAGE:LINE``, either with ``#start-end`` -> SourceRef; SourceError if malformed."""
     match = _REF.match(ref.strip()) if isinstance(ref, str) else None
     if match is None:
-        raise SourceError(f"citation reference {str(ref)[:80]!r} is not 'file:line'; click a citation chip to open its source")
-    start, end = match["start"], match["end"]
-    return match["file"], int(match["line"]), int(start) if start else None, int(end) if end else None
+        raise SourceError(
+            f"citation reference {str(ref)[:80]!r} is not 'file:line' or 'file:pPAGE:LINE'; click a citation chip to open its source"
+        )
+    start, end, page = match["start"], match["end"], match["page"]
+    return SourceRef(
+        file=match["file"], line=int(match["line"]), page=int(page) if page else None,
+        start=int(start) if start else None, end=int(end) if end else None,
+    )
 
 
 class DocqaService:
@@ -155,9 +183,13 @@ class DocqaService:
         return self.answerer.stream(question, history)
 
     # ------------------------------------------------------------------ sources
-    def open_source(self, ref: str) -> SourceView:
-        """The document behind a citation; only indexed files inside the corpus can be opened."""
-        file, line, start, end = parse_ref(ref)
+    def open_source(self, ref: str, draw: bool = True) -> SourceView:
+        """The document behind a citation; only indexed files inside the corpus can be opened.
+
+        For a PDF, ``draw`` renders the cited page with the quote's boxes (the web viewer); the MCP server skips it.
+        """
+        parsed = parse_ref(ref)
+        file, line, start, end = parsed.file, parsed.line, parsed.start, parsed.end
         entry = self.index.manifest.files.get(file)
         if entry is None:
             raise SourceError(f"{file!r} is not a document of this corpus; only indexed corpus files can be opened")
@@ -169,11 +201,18 @@ class DocqaService:
             text = read_text_file(path, file, self.settings.max_file_bytes)
         except DocqaError as exc:
             raise SourceError(f"{file!r} can no longer be read ({exc}); re-index the corpus") from exc
+        if parsed.page is not None:
+            if not text.pages:
+                raise SourceError(f"{file!r} has no pages; cite it as 'file:line'")
+            found = line_of_page(text.pages, parsed.page, line)
+            if found is None:
+                raise SourceError(f"{file!r} has no line {line} on page {parsed.page} ({len(text.pages)} pages); re-index the corpus")
+            line = found
         if not 1 <= line <= max(len(text.lines), 1):
             raise SourceError(f"{file!r} has {len(text.lines)} lines, so line {line} does not exist; re-index the corpus")
         if start is not None and end is not None and not (0 <= start <= end <= len(text.lines[line - 1])):
             start = end = None
-        return SourceView(
+        view = SourceView(
             file=file,
             line=line,
             lines=text.lines,
@@ -181,6 +220,29 @@ class DocqaService:
             quote_end=end,
             changed_since_indexing=text.sha256 != entry.sha256,
         )
+        where = page_of(text.pages, line)
+        if where is not None:
+            view.page, view.page_line = where
+            if draw:
+                self._draw_page(view, path, where, start, end)
+        return view
+
+    def _draw_page(self, view: SourceView, path: Path, where: tuple[int, int], start: int | None, end: int | None) -> None:
+        """Render the cited PDF page (offline, by pdfium) with the quote's character boxes."""
+        import base64
+
+        from index.read_pdf import quote_boxes, render_page
+
+        try:
+            data = path.read_bytes()
+            png, view.image_width, view.image_height = render_page(data, view.file, where[0], PAGE_SCALE)
+            if start is None or end is None:
+                start, end = 0, len(view.lines[view.line - 1])
+            view.boxes = quote_boxes(data, view.file, where[0], where[1], start, end, PAGE_SCALE)
+        except (OSError, DocqaError) as exc:
+            logger.warning("cannot draw %s page %d: %s", view.file, where[0], exc)
+            return
+        view.page_image = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
     # ------------------------------------------------------------------ uploads
     def upload(

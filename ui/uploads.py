@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from pydantic import BaseModel, Field
 
 from index.errors import DocumentError, UploadError
-from index.reader import decode
+from index.reader import text_view
 from index.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,8 @@ def check_name(name: str, settings: Settings) -> str:
 
 
 def check_content(name: str, data: bytes, settings: Settings) -> None:
-    """UploadError unless ``data`` is non-empty text within the upload size limit."""
+    """UploadError unless ``data`` is non-empty within the upload size limit and readable: text, or a PDF, Word
+    or HTML file its reader can read (the whole file is read once, so a file that would be skipped is refused)."""
     if len(data) > settings.max_upload_bytes:
         raise UploadError(
             f"upload {name!r} is {len(data):,} bytes, over the {settings.max_upload_bytes:,}-byte limit; "
@@ -68,7 +69,7 @@ def check_content(name: str, data: bytes, settings: Settings) -> None:
     if not data.strip():
         raise UploadError(f"upload {name!r} is empty; nothing to index")
     try:
-        decode(data, name)
+        text_view(data, name, Path(name).suffix.lower())
     except DocumentError as exc:
         raise UploadError(f"upload {exc}") from exc
 

@@ -1,0 +1,260 @@
+"""PDF, Word and HTML files: their text views, page citations, and a reason for every file that cannot be read."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from index import CorpusIndex, DocumentError, HashingEmbedder, line_of_page, page_of, read_text_file
+from qa import QAEngine
+from qa.verify import LineSource
+
+from .docfixtures import REPORT_PAGES, docx_bytes, pdf_bytes, write
+
+# ----------------------------------------------------------------------------------------------------------- PDF
+
+
+def test_pdf_text_view_is_the_pages_lines_in_order(tmp_path: Path) -> None:
+    view = read_text_file(write(tmp_path / "report.pdf", pdf_bytes(REPORT_PAGES)))
+    text = [line for line in view.lines if line.strip()]
+    assert text == [line for page in REPORT_PAGES for line in page if line]
+    assert view.encoding == "pdf" and view.pages is not None and len(view.pages) == 2
+    # Line N of the text view is line N - start + 1 of its page, and back.
+    second = view.lines.index("The museum holds 4,000 model ships.") + 1
+    assert page_of(view.pages, second)[0] == 2
+    page, on_page = page_of(view.pages, second)
+    assert line_of_page(view.pages, page, on_page) == second
+    assert line_of_page(view.pages, 2, 999) is None and line_of_page(view.pages, 3, 1) is None
+
+
+def test_page_of_and_line_of_page_by_hand() -> None:
+    pages = [1, 4, 4, 9]  # page 3 is empty
+    assert [page_of(pages, n) for n in (1, 3, 4, 8, 9, 12)] == [(1, 1), (1, 3), (3, 1), (3, 5), (4, 1), (4, 4)]
+    assert line_of_page(pages, 2, 1) is None  # an empty page has no line 1
+    assert line_of_page(pages, 3, 5) == 8 and line_of_page(pages, 1, 4) is None
+    assert page_of(None, 3) is None
+
+
+@pytest.fixture
+def pdf_engine(tmp_path: Path, settings):  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "docs"
+    write(corpus / "report.pdf", pdf_bytes(REPORT_PAGES))
+    write(corpus / "notes.txt", b"The lighthouse keeper was Tomas Berg.\n")
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder(), store="numpy")
+    index.sync()
+    return QAEngine(index), corpus
+
+
+def test_answer_from_a_pdf_cites_page_and_line(pdf_engine) -> None:  # type: ignore[no-untyped-def]
+    engine, corpus = pdf_engine
+    a = engine.answer("How many model ships does the museum hold?")
+    assert not a.abstained and a.short_answer == "4,000"
+    first = a.citations[0]
+    assert first.quote == "The museum holds 4,000 model ships."
+    assert (first.page, first.page_line) == (2, 2) and first.ref == "report.pdf:p2:2"
+    assert "report.pdf:p2:2" in a.text
+    assert json.loads(a.model_dump_json())["citations"][0]["ref"] == "report.pdf:p2:2"
+    # The quote is checked against the text view of the file, page included.
+    source = LineSource(corpus)
+    assert source.verify(first)
+    assert not source.verify(first.model_copy(update={"page": 1}))
+    view = read_text_file(corpus / "report.pdf")
+    assert view.lines[first.line - 1][first.start : first.end] == first.quote
+    text_citation = engine.answer("Who was the lighthouse keeper?").citations[0]
+    assert text_citation.page is None and text_citation.ref == "notes.txt:1"
+
+
+def test_a_changed_pdf_is_re_extracted_and_old_quotes_dropped(pdf_engine, settings) -> None:  # type: ignore[no-untyped-def]
+    engine, corpus = pdf_engine
+    pages = [REPORT_PAGES[0], ["Collections", "", "The museum holds 5,500 model ships."]]
+    (corpus / "report.pdf").write_bytes(pdf_bytes(pages))
+    stale = engine.answer("How many model ships does the museum hold?")
+    assert all("4,000" not in c.quote for c in stale.citations)  # the old quote is not verbatim any more
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder(), store="numpy")
+    report = index.sync()
+    assert report.files_indexed == 1 and report.files_unchanged == 1
+    fresh = QAEngine(index).answer("How many model ships does the museum hold?")
+    assert fresh.short_answer == "5,500" and fresh.citations[0].ref == "report.pdf:p2:2"
+
+
+def test_quote_boxes_cover_exactly_the_quoted_characters(tmp_path: Path) -> None:
+    import pypdfium2 as pdfium
+
+    from index.read_pdf import quote_boxes
+
+    data = pdf_bytes(REPORT_PAGES)
+    line = "The museum holds 4,000 model ships."
+    start = line.index("4,000")
+    boxes = quote_boxes(data, "report.pdf", 2, 2, start, start + len("4,000"), scale=1.0)
+    assert len(boxes) == 1
+    # The characters pdfium reports for "4,000" on page 2, independently of docqa's line mapping.
+    pdf = pdfium.PdfDocument(data)
+    page = pdf[1]
+    textpage = page.get_textpage()
+    text = textpage.get_text_range()
+    first = text.index("4,000")
+    chars = [textpage.get_charbox(i) for i in range(first, first + 5)]
+    height = page.get_height()
+    left, right = min(c[0] for c in chars), max(c[2] for c in chars)
+    top, bottom = height - max(c[3] for c in chars), height - min(c[1] for c in chars)
+    box = boxes[0]
+    assert box.left == pytest.approx(left, abs=0.01) and box.left + box.width == pytest.approx(right, abs=0.01)
+    assert box.top == pytest.approx(top, abs=0.01) and box.top + box.height == pytest.approx(bottom, abs=0.01)
+    textpage.close()
+    page.close()
+    pdf.close()
+
+
+def test_render_page_gives_a_png_of_the_page_size(tmp_path: Path) -> None:
+    from index.read_pdf import render_page
+
+    png, width, height = render_page(pdf_bytes(REPORT_PAGES), "report.pdf", 2, scale=1.0)
+    assert png.startswith(b"\x89PNG") and (width, height) == (595, 842)  # A4 at 72 dpi
+    with pytest.raises(DocumentError, match="page 3 does not exist"):
+        render_page(pdf_bytes(REPORT_PAGES), "report.pdf", 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("locked.pdf", lambda: pdf_bytes(REPORT_PAGES, encrypt="secret"), "encrypted PDF"),
+        ("scan.pdf", lambda: pdf_bytes([], image_only_pages=2), "no text layer in 2 page(s) (a scan?); OCR is not available"),
+        ("cut.pdf", lambda: pdf_bytes(REPORT_PAGES)[: len(pdf_bytes(REPORT_PAGES)) // 2], "truncated or corrupt"),
+        ("garbage.pdf", lambda: b"%PDF-1.7\n" + bytes(range(256)) * 40, "truncated or corrupt"),
+        ("liar.pdf", lambda: b"Just some text, not a PDF at all.\n", "not a PDF (no %PDF- header"),
+        ("empty.pdf", lambda: b"", "not a PDF"),
+        ("liar.txt", lambda: pdf_bytes(REPORT_PAGES), "is a PDF, not text; give it a .pdf extension"),
+        ("liar.docx", lambda: b"<html><body>hi</body></html>", "not a Word .docx file (not a zip archive"),
+        ("notword.docx", lambda: _zip({"hello.txt": b"hi"}), "the zip has no word/document.xml"),
+        ("bomb.docx", lambda: _zip({"word/document.xml": b"<" + b" " * 50_000_000 + b">"}), "(a zip bomb?)"),
+        ("broken.docx", lambda: _zip({"word/document.xml": b"<w:document", "[Content_Types].xml": b"<x/>"}), "damaged .docx"),
+        ("word.txt", lambda: docx_bytes(["Hello there."]), "is a Word document, not text; give it a .docx extension"),
+        ("blank.html", lambda: b"<html><head><script>var a = 1;</script></head><body>  </body></html>", "holds no text"),
+        ("binary.html", lambda: bytes(range(256)) * 20, "looks binary"),
+    ],
+)
+def test_unreadable_documents_get_a_reason(tmp_path: Path, name: str, data, reason: str) -> None:  # type: ignore[no-untyped-def]
+    path = write(tmp_path / name, data())
+    with pytest.raises(DocumentError) as caught:
+        read_text_file(path, name)
+    message = str(caught.value)
+    assert message.startswith(f"{name}: ") and reason in message
+
+
+def _zip(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_bad_documents_are_skipped_with_reasons_and_the_rest_indexed(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "docs"
+    write(corpus / "report.pdf", pdf_bytes(REPORT_PAGES))
+    write(corpus / "locked.pdf", pdf_bytes(REPORT_PAGES, encrypt="secret"))
+    write(corpus / "scan.pdf", pdf_bytes([], image_only_pages=1))
+    write(corpus / "bomb.docx", _zip({"word/document.xml": b"<" + b" " * 50_000_000 + b">"}))
+    write(corpus / "memo.docx", docx_bytes(["The memo was written by Ada Park."]))
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder(), store="numpy")
+    report = index.sync()
+    assert sorted(index.manifest.files) == ["memo.docx", "report.pdf"]
+    reasons = {s.file: s.reason for s in report.skipped}
+    assert set(reasons) == {"locked.pdf", "scan.pdf", "bomb.docx"}
+    assert "encrypted" in reasons["locked.pdf"] and "OCR is not available" in reasons["scan.pdf"]
+    assert index.manifest.files["report.pdf"].pages == 2 and index.manifest.files["memo.docx"].pages is None
+
+
+def test_docqa_sources_lists_pages_and_skipped_reasons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ui.cli import main
+
+    corpus = tmp_path / "docs"
+    write(corpus / "report.pdf", pdf_bytes(REPORT_PAGES))
+    write(corpus / "locked.pdf", pdf_bytes(REPORT_PAGES, encrypt="secret"))
+    assert main(["sources", str(corpus)]) == 0
+    out = capsys.readouterr().out
+    assert "report.pdf  (2 pages," in out
+    assert "skipped 1 file(s):" in out and "locked.pdf: encrypted PDF" in out
+    assert main(["sources", str(corpus), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["skipped"][0]["file"] == "locked.pdf" and data["files"][0]["pages"] == 2
+
+
+def test_a_long_pdf_is_read_page_by_page(tmp_path: Path) -> None:
+    pages = [[f"Page {n} says the tide rose {n} centimetres."] for n in range(1, 2001)]
+    view = read_text_file(write(tmp_path / "long.pdf", pdf_bytes(pages)))
+    assert len(view.pages or []) == 2000
+    line = view.lines.index("Page 1500 says the tide rose 1500 centimetres.") + 1
+    assert page_of(view.pages, line) == (1500, 1)
+
+
+# ---------------------------------------------------------------------------------------------------------- DOCX
+
+
+def test_docx_text_view_keeps_paragraphs_and_table_cells_in_reading_order(tmp_path: Path) -> None:
+    data = docx_bytes(
+        ["Quarterly memo", "The memo was written by Ada Park.", ""],
+        table=[["Site", "Visitors"], ["North pier", "12,000"]],
+        after=["Signed in Lisbon."],
+    )
+    view = read_text_file(write(tmp_path / "memo.docx", data))
+    assert view.encoding == "docx" and view.pages is None
+    assert [line for line in view.lines if line] == [
+        "Quarterly memo", "The memo was written by Ada Park.", "Site", "Visitors", "North pier", "12,000", "Signed in Lisbon."
+    ]
+
+
+def test_answer_from_a_docx_cites_its_text_view_line(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "docs"
+    write(corpus / "memo.docx", docx_bytes(["Quarterly memo", "", "The memo was written by Ada Park."]))
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder(), store="numpy")
+    index.sync()
+    a = QAEngine(index).answer("Who wrote the memo?")
+    assert a.short_answer == "Ada Park" and a.citations[0].ref == "memo.docx:3" and a.citations[0].page is None
+
+
+# ---------------------------------------------------------------------------------------------------------- HTML
+
+PAGE = b"""<!doctype html><html><head><title>Harbor news</title><style>p { color: red }</style>
+<script>document.write("INJECTED"); fetch("http://example.com/x")</script></head>
+<body><nav><a href="/">Home</a> | <a href="/about">About us</a></nav>
+<header>Site banner</header>
+<main><h1>The   harbor
+ museum</h1><p>The museum opened in <b>1931</b>.
+Its founder was Maria Lopez.</p>
+<iframe src="http://example.com/ad"></iframe>
+<h2>Collections</h2><ul><li>4,000 model ships</li><li>A lighthouse lens</li></ul>
+<img src="data:image/png;base64,""" + b"A" * 2_000_000 + b""""><pre>line one
+  line two</pre>
+<table><tr><td>Visitors</td><td>12,000</td></tr></table>
+<noscript>Enable JavaScript</noscript></main><footer>Copyright 2024</footer></body></html>"""
+
+
+def test_html_text_view_is_the_main_text_with_headings_on_their_own_lines(tmp_path: Path) -> None:
+    view = read_text_file(write(tmp_path / "news.html", PAGE))
+    assert view.encoding == "html"
+    assert view.lines == [
+        "# The harbor museum", "", "The museum opened in 1931. Its founder was Maria Lopez.", "",
+        "## Collections", "", "4,000 model ships", "A lighthouse lens", "", "line one", "  line two", "",
+        "Visitors", "12,000",
+    ]
+    joined = "\n".join(view.lines)
+    for dropped in ("INJECTED", "example.com", "color: red", "Home", "Site banner", "Copyright", "Enable JavaScript", "AAAA"):
+        assert dropped not in joined
+
+
+def test_answer_from_html_cites_its_text_view_line(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "docs"
+    write(corpus / "news.html", PAGE)
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder(), store="numpy")
+    index.sync()
+    a = QAEngine(index).answer("Who founded the harbor museum?")
+    assert a.short_answer == "Maria Lopez" and a.citations[0].ref == "news.html:3"
+
+
+def test_default_extensions_include_the_document_types(settings) -> None:  # type: ignore[no-untyped-def]
+    assert {".txt", ".md", ".pdf", ".docx", ".html", ".htm"} <= settings.extension_set
