@@ -7,9 +7,9 @@ answer is judged by ``check_turn``, and a failure reads the same in both (``fail
 from __future__ import annotations
 
 import time
-from typing import Any
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 

@@ -55,13 +55,13 @@ def _iter_blocks(document: Any) -> list[str]:
     lines: list[str] = []
 
     def table_lines(table: Any) -> None:
-        seen: set[int] = set()
+        seen: set[Any] = set()  # the cells' XML elements, kept alive so that identity is stable
         for row in table.rows:
             for cell in row.cells:
                 # A merged cell appears once per grid column it spans; read it once.
-                if id(cell._tc) in seen:
+                if cell._tc in seen:
                     continue
-                seen.add(id(cell._tc))
+                seen.add(cell._tc)
                 for block in cell.iter_inner_content():
                     if isinstance(block, Table):
                         table_lines(block)

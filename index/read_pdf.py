@@ -205,7 +205,8 @@ def quote_boxes(data: bytes, label: str, page: int, line: int, start: int, end: 
                     left, bottom, right, top = textpage.get_charbox(where[offset])
                     if right <= left or top <= bottom:
                         continue
-                    if current is not None and abs(current[3] - top) < (top - bottom) and left >= current[0]:
+                    # Same text line: the character overlaps the box vertically (a comma sits lower than a digit).
+                    if current is not None and bottom <= current[3] and top >= current[1] and left >= current[0]:
                         current = [current[0], min(current[1], bottom), max(current[2], right), max(current[3], top)]
                         continue
                     if current is not None:

@@ -50,13 +50,14 @@ def page_of(pages: list[int] | None, line: int) -> tuple[int, int] | None:
     return index + 1, line - pages[index] + 1
 
 
-def line_of_page(pages: list[int], page: int, line: int) -> int | None:
-    """Text-view line of line ``line`` of 1-based ``page``, or None when there is no such line."""
+def line_of_page(pages: list[int], page: int, line: int, total: int) -> int | None:
+    """Text-view line of line ``line`` of 1-based ``page`` in a text view of ``total`` lines, or None when there is
+    no such line."""
     if not 1 <= page <= len(pages) or line < 1:
         return None
     number = pages[page - 1] + line - 1
-    following = pages[page] if page < len(pages) else None
-    return number if following is None or number < following else None
+    following = pages[page] if page < len(pages) else total + 1
+    return number if number < following else None
 
 
 def split_lines(text: str) -> list[str]:

@@ -362,7 +362,7 @@ def _short_answer(question: str, chosen: list[Evidence], lower_vocab: frozenset[
 
 
 def _compose(short: str | None, citations: list[Citation]) -> str:
-    quotes = "\n".join(f"\u201c{c.quote}\u201d ({c.file}:{c.line}{_restated(c)})" for c in citations)
+    quotes = "\n".join(f"\u201c{c.quote}\u201d ({c.ref}{_restated(c)})" for c in citations)
     return f"{short}\n\n{quotes}" if short else quotes
 
 

@@ -204,7 +204,7 @@ class DocqaService:
         if parsed.page is not None:
             if not text.pages:
                 raise SourceError(f"{file!r} has no pages; cite it as 'file:line'")
-            found = line_of_page(text.pages, parsed.page, line)
+            found = line_of_page(text.pages, parsed.page, line, len(text.lines))
             if found is None:
                 raise SourceError(f"{file!r} has no line {line} on page {parsed.page} ({len(text.pages)} pages); re-index the corpus")
             line = found
