@@ -161,8 +161,52 @@ def item_recall(squad_docs: str, cache: str, questions_file: str, work: str, con
     return {"rows": rows, "peak_rss_mb": round(_peak_rss_mb())}
 
 
+def item_extraction(squad_docs: str, work: str) -> dict[str, object]:
+    """PDF text extraction: pages/s reading a 300-page PDF (SQuAD text, 40 lines a page) into its text view, and
+    converting SQuAD to PDF for the indexing comparison (scripts/convert_corpus.py)."""
+    from fpdf import FPDF
+
+    from index import read_text_file
+
+    from .formats import convert
+
+    out = Path(work)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [ln for f in sorted(Path(squad_docs).glob("*.txt")) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    words = " ".join(lines).encode("latin-1", "replace").decode("latin-1").split()
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_font("Helvetica", size=10)
+    cursor = 0
+    for _ in range(300):
+        pdf.add_page()
+        for row in range(40):
+            pdf.text(15, 20 + 6.5 * row, " ".join(words[cursor : cursor + 14]))
+            cursor = (cursor + 14) % max(len(words) - 14, 1)
+    long_pdf = out / "long-300.pdf"
+    long_pdf.write_bytes(bytes(pdf.output()))
+    rss0 = _peak_rss_mb()
+    t0 = time.perf_counter()
+    view = read_text_file(long_pdf)
+    read_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    convert(Path(squad_docs), out / "squad-pdf", "pdf")
+    convert_s = time.perf_counter() - t0
+    pages = sum(len(read_text_file(p).pages or []) for p in (out / "squad-pdf").glob("*.pdf"))
+    return {
+        "pdf_pages": len(view.pages or []),
+        "pdf_lines": len(view.lines),
+        "read_s": round(read_s, 3),
+        "pages_per_s": round(len(view.pages or []) / read_s, 1),
+        "peak_rss_growth_mb": round(_peak_rss_mb() - rss0),
+        "squad_pdf_pages": pages,
+        "squad_convert_s": round(convert_s, 1),
+    }
+
+
 ITEMS: dict[str, Callable[..., dict[str, object]]] = {
     "indexing": item_indexing, "latency": item_latency, "scale": item_scale, "recall": item_recall,
+    "extraction": item_extraction,
 }
 
 
@@ -203,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write all figures as JSON here")
     parser.add_argument("--copies", type=int, default=38, help="SQuAD copies in the large corpus (38 x 2,644 = ~100k chunks; 0 skips it)")
     parser.add_argument("--cache", type=Path, help="embedding cache (.npz) kept between runs (default: a temp file)")
+    parser.add_argument("--no-formats", dest="formats", action="store_false",
+                        help="skip PDF extraction and the PDF-vs-txt indexing of SQuAD")
     parser.add_argument("--item", choices=sorted(ITEMS), help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -226,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         seeds_questions = [t.question for c in load_suite("seeds") for t in c.turns]
         seeds_q.write_text(json.dumps((seeds_questions * 5)[: args.questions]))
         results["indexing_squad"] = _child("indexing", [str(squad_docs)], home)
+        if args.formats:
+            formats = Path(tmp) / "formats"
+            results["pdf_extraction"] = _child("extraction", [str(squad_docs), str(formats)], home)
+            results["indexing_squad_pdf"] = _child("indexing", [str(formats / "squad-pdf")], home)
         results["latency_seeds"] = _child("latency", [str(SEEDS_DIR), str(seeds_q)], home)
         results["latency_squad"] = _child("latency", [str(squad_docs), str(qfile)], home)
         results["cold_start_seeds"] = _cold_start(SEEDS_DIR, home)
@@ -253,6 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     results["hnsw_recall"] = recall
     print(f"\nindexing: {idx['ratio_to_raw']}x raw encode (goal >= 0.9); unchanged re-index {idx['reindex_unchanged_s']} s, "
           f"{idx['reindex_embedding_calls']} embedding calls (goals <= 1 s, 0)")
+    if "indexing_squad_pdf" in results:
+        pdf_idx, ext = results["indexing_squad_pdf"], results["pdf_extraction"]
+        print(f"PDF: reading {ext['pages_per_s']} pages/s (300-page PDF); indexing SQuAD as PDF "
+              f"{pdf_idx['pipeline_chunks_per_s']} chunks/s ({pdf_idx['chunks']} chunks) against "
+              f"{idx['pipeline_chunks_per_s']} chunks/s as .txt ({idx['chunks']} chunks)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -30,6 +30,8 @@ class TurnResult(BaseModel):
     text: str = Field(description="The answer text.")
     abstained: bool = Field(description="Whether the system abstained.")
     citations: list[str] = Field(description="Cited file:line, in order.")
+    refs: list[str] = Field(default_factory=list, description="The citations as shown to readers ('file:pPAGE:LINE' in a PDF), in order.")
+    quotes: list[str] = Field(default_factory=list, description="The citations' quotes, in order.")
     invalid_citations: list[str] = Field(description="Cited file:line whose quote is not verbatim on that line.")
     retrieved: list[str] = Field(description="Distinct file:line retrieved, in rank order.")
     correct: bool = Field(description="Right answer (pattern matched, not abstained) or right abstention.")
@@ -134,6 +136,7 @@ def score_turn(case: Case, index: int, turn: Turn, answer: Answer, corpus: Path,
         case_id=case.id, kind=case.kind, tags=case.tags, turn=index, question=turn.question,
         standalone=answer.standalone_question, expected=turn.expect, evidence=turn.evidence,
         abstain_expected=turn.abstain, text=answer.text, abstained=answer.abstained, citations=cited,
+        refs=[c.ref for c in answer.citations], quotes=[c.quote for c in answer.citations],
         invalid_citations=invalid, retrieved=retrieved, correct=correct, evidence_hit=evidence_hit,
         first_citation_on_gold=first_on_gold, citation_precision=precision, gold_rank=rank, latency_ms=round(latency_ms, 3),
         mode=answer.mode, generated_correct=generated_correct,

@@ -41,7 +41,7 @@ def _tree(root: Path) -> dict[str, bytes]:
         ("rtl\u202etxt.exe", "control or invisible"),
         ("", "empty file name"),
         ("x" * 300 + ".txt", "over 200 characters"),
-        ("report.pdf", "type '.pdf'"),
+        ("report.epub", "type '.epub'"),
         ("script.py", "type '.py'"),
         ("noextension", "type '(none)'"),
     ],
@@ -78,6 +78,20 @@ def test_binary_or_empty_content_is_refused(corpus: Path, data: bytes, reason: s
     with pytest.raises(UploadError, match=reason):
         save_upload(corpus, "fake.txt", data, load_settings())
     assert not (corpus / "fake.txt").exists()
+
+
+def test_documents_are_accepted_and_unreadable_ones_refused_with_the_reason(corpus: Path) -> None:
+    from .docfixtures import REPORT_PAGES, docx_bytes, pdf_bytes
+
+    settings = load_settings()
+    assert save_upload(corpus, "report.pdf", pdf_bytes(REPORT_PAGES), settings).file == "report.pdf"
+    assert save_upload(corpus, "memo.docx", docx_bytes(["A memo."]), settings).file == "memo.docx"
+    assert save_upload(corpus, "page.html", b"<p>Hello there.</p>", settings).file == "page.html"
+    with pytest.raises(UploadError, match="locked.pdf: encrypted PDF"):
+        save_upload(corpus, "locked.pdf", pdf_bytes(REPORT_PAGES, encrypt="pw"), settings)
+    with pytest.raises(UploadError, match="fake.docx: not a Word .docx file"):
+        save_upload(corpus, "fake.docx", b"plain text\n", settings)
+    assert not (corpus / "locked.pdf").exists() and not (corpus / "fake.docx").exists()
 
 
 def test_saves_inside_the_corpus_exactly(corpus: Path) -> None:

@@ -17,7 +17,11 @@ def answer(question: str, short: str | None = None, cites: tuple[str, ...] = (),
     citations = []
     for ref in cites:
         file, line = ref.rsplit(":", 1)
-        citations.append(Citation(file=file, line=int(line), quote="q", start=0, end=1, score=1.0))
+        page = None
+        if ":p" in file:  # "report.pdf:p2:3" stands for text-view line 10 + 3 of a PDF whose page 2 starts at line 11
+            file, page = file.rsplit(":p", 1)
+        citations.append(Citation(file=file, line=int(line) + (10 if page else 0), quote="q", start=0, end=1, score=1.0,
+                                  page=int(page) if page else None, page_line=int(line) if page else None))
     body = text if text is not None else "\n".join(filter(None, [short, *(f"{c} \u201cq\u201d" for c in cites)]))
     return Answer(question=question, standalone_question=question, text=body, short_answer=short, citations=citations,
                   abstained=abstained, evidence_score=0.9 if not abstained else 0.1, threshold=0.3, corpus="/c",
@@ -108,7 +112,7 @@ def test_jsonl_suite_with_header_line(tmp_path):
         ("s.txt", "cases: []\n", "name it NAME.docqa.yaml"),
     ],
     ids=["unknown-field", "turn-without-question", "case-without-question", "bad-regex", "expects-nothing", "abstain-and-expect",
-         "empty-question", "page-citation", "escaping-citation", "line-zero", "duplicate-id", "bad-id", "unknown-header",
+         "empty-question", "page-without-line", "escaping-citation", "line-zero", "page-zero", "duplicate-id", "bad-id", "unknown-header",
          "yaml-syntax", "no-cases", "empty-cases", "case-not-mapping", "jsonl-syntax", "late-header", "wrong-name"],
 )
 def test_every_mistake_is_one_message_naming_file_case_and_field(tmp_path, name, text, message):
@@ -147,6 +151,12 @@ def turn(**fields):
         ({"cites": ["a.txt:1", "museum.txt:2"]}, answer("Q?", "x", ("b.txt:9", "museum.txt:2")), []),
         ({"cites": "museum.txt:2"}, answer("Q?", "x", ("museum.txt:4",)),
          ["no citation of museum.txt:2 (cited: museum.txt:4)"]),
+        ({"cites": "report.pdf:p2:3"}, answer("Q?", "x", ("report.pdf:p2:3",)), []),
+        ({"cites": "report.pdf:p2:3"}, answer("Q?", "x", ("report.pdf:p1:3",)),
+         ["no citation of report.pdf:p2:3 (cited: report.pdf:p1:3)"]),
+        ({"cites": "report.pdf:13"}, answer("Q?", "x", ("report.pdf:p2:3",)),
+         ["no citation of report.pdf:13 (cited: report.pdf:p2:3)"]),
+        ({"cites": "report.pdf"}, answer("Q?", "x", ("report.pdf:p2:3",)), []),
         ({"contains": "x"}, answer("Q?", abstained=True, text="The documents don't say."),
          ["docqa said the documents do not hold the answer (evidence 0.10 < threshold 0.30)"]),
         ({"abstain": True}, answer("Q?", abstained=True, text="The documents don't say."), []),
@@ -154,7 +164,7 @@ def turn(**fields):
          ["expected docqa to say the documents do not hold the answer, but it answered 'Over 140'"]),
     ],
     ids=["contains-normalised", "curly-quote", "contains-all", "regex", "regex-miss", "excludes", "cites-file",
-         "cites-any", "cites-miss", "abstained-wrongly", "abstained-rightly", "answered-wrongly"],
+         "cites-any", "cites-miss", "cites-page", "cites-page-miss", "pdf-needs-page", "cites-pdf-file", "abstained-wrongly", "abstained-rightly", "answered-wrongly"],
 )
 def test_check_turn(fields, got, failures):
     assert check_turn(turn(**fields), got) == failures
