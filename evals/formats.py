@@ -93,27 +93,38 @@ def map_evidence(cases: list[Case], src: Path, corpus: Path, fmt: str) -> list[C
 
 def check_pages(corpus: Path, results: list[TurnResult]) -> tuple[int, int]:
     """(PDF citations, those whose quote is in pdfium's text of the page the citation names)."""
-    import pypdfium2 as pdfium
-
     texts: dict[tuple[str, int], str] = {}
     checked = found = 0
     for r in results:
         for ref, quote in zip(r.refs, r.quotes, strict=True):
-            match = re.match(r"^(?P<file>.+\.pdf):p(?P<page>\d+):\d+$", ref)
+            match = re.match(r"^(?P<file>.+\.pdf):p(?P<page>\d+):\d+(?:-(?:p(?P<last>\d+):)?\d+)?$", ref)
             if match is None:
                 continue
-            key = (match["file"], int(match["page"]))
-            if key not in texts:
-                pdf = pdfium.PdfDocument(str(corpus / key[0]))
-                page = pdf[key[1] - 1]
-                textpage = page.get_textpage()
-                texts[key] = _norm(textpage.get_text_range().replace("\ufffe", ""))
-                textpage.close()
-                page.close()
-                pdf.close()
+            first = int(match["page"])
+            last = int(match["last"]) if match["last"] else first
+            for number in range(first, last + 1):
+                key = (match["file"], number)
+                if key not in texts:
+                    texts[key] = _norm(_page_text(corpus / key[0], number))
             checked += 1
-            found += _norm(quote) in texts[key]
+            found += _norm(quote) in "".join(texts[(match["file"], n)] for n in range(first, last + 1))
     return checked, found
+
+
+def _page_text(path: Path, page: int) -> str:
+    """pdfium's text of one page, read directly (not through docqa's reader); hyphenation marks dropped."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        doc_page = pdf[page - 1]
+        textpage = doc_page.get_textpage()
+        text = textpage.get_text_range().replace("\ufffe", "")
+        textpage.close()
+        doc_page.close()
+        return str(text)
+    finally:
+        pdf.close()
 
 
 def main(argv: list[str] | None = None) -> int:

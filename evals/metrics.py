@@ -100,7 +100,13 @@ def citation_is_verbatim(corpus: Path, citation: Citation) -> bool:
             return False
     else:
         lines = _lines(path)
-    return 1 <= citation.line <= len(lines) and bool(citation.quote) and citation.quote in lines[citation.line - 1]
+    if citation.last_line is None:
+        return 1 <= citation.line <= len(lines) and bool(citation.quote) and citation.quote in lines[citation.line - 1]
+    # A wrapped sentence quoted whole: its words are, in order, the lines from the first to the last.
+    if not 1 <= citation.line < citation.last_line <= len(lines) or not citation.quote:
+        return False
+    span = " ".join(line.strip() for line in lines[citation.line - 1 : citation.last_line])
+    return citation.quote in span
 
 
 def retrieved_lines(answer: Answer) -> list[str]:

@@ -80,8 +80,13 @@ class CiteSpec(BaseModel):
         if self.line is None:
             return True
         if self.page is not None:
-            return citation.page == self.page and citation.page_line == self.line
-        return citation.line == self.line and citation.page is None
+            if citation.page_line is None or citation.page is None:
+                return False
+            first = (citation.page, citation.page_line)
+            last = (citation.last_page, citation.last_page_line) if citation.last_page is not None else first
+            return first <= (self.page, self.line) <= last  # type: ignore[operator]
+        last_line = citation.last_line or citation.line
+        return citation.page is None and citation.line <= self.line <= last_line
 
     def __str__(self) -> str:
         if self.line is None:

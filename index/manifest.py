@@ -14,7 +14,9 @@ from .models import Chunk
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 1
+#: 2: spans carry PDF pages; in wrapped files a title line ends its block (index/sentences.py), so chunks made by
+#: version 1 are remade once.
+MANIFEST_VERSION = 2
 
 
 class FileEntry(BaseModel):

@@ -93,9 +93,22 @@ def block_text(block: list[tuple[int, str]], span: LineSpan) -> str:
     raise KeyError(span.line)
 
 
+def _is_title(previous: str, line: str, width: int) -> bool:
+    """In a wrapped file without blank lines between blocks (a PDF page's text), a short line without closing
+    punctuation followed by a capitalised line is a title or heading, not the start of the next line's sentence:
+    a wrapped paragraph's lines run nearly full width, and only its last line, which ends a sentence, is short."""
+    head = previous.strip()
+    return (
+        len(head) < 0.6 * width
+        and not head.endswith((".", "!", "?", ":", ";", ",", "-", "–", "—", "(", "\"", "“"))
+        and line.lstrip()[:1].isupper()
+    )
+
+
 def split_sentences(lines: list[str]) -> list[list[Sentence]]:
     """Split a file's lines into blocks (paragraphs) of sentences; line numbers are 1-based."""
     wrapped = is_wrapped(lines)
+    width = max((len(ln.rstrip()) for ln in lines), default=0)
     blocks: list[list[tuple[int, str]]] = []
     current: list[tuple[int, str]] = []
     for number, text in enumerate(lines, start=1):
@@ -105,8 +118,9 @@ def split_sentences(lines: list[str]) -> list[list[Sentence]]:
                 current = []
             continue
         # In long-line files each line is its own paragraph; in wrapped files a heading,
-        # list item or quote line never joins its neighbours.
-        if current and (not wrapped or _BLOCK_START.match(text) or _BLOCK_START.match(current[-1][1])):
+        # list item or quote line never joins its neighbours, nor does a title line (see _is_title).
+        if current and (not wrapped or _BLOCK_START.match(text) or _BLOCK_START.match(current[-1][1])
+                        or _is_title(current[-1][1], text, width)):
             blocks.append(current)
             current = []
         current.append((number, text))

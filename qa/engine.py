@@ -15,9 +15,9 @@ import numpy as np
 from index import CorpusIndex, IndexReport, QuestionError, Settings, load_settings
 
 from .conflicts import ValueGroup, find_disagreement
-from .evidence import Evidence, gather_candidates
+from .evidence import Evidence, citation_of, gather_candidates
 from .followup import Rewrite, rewrite
-from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timings, display_ref
+from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timings
 from .question import clean_question
 from .retrieval import HybridRetriever, Mode, Retrieval
 from .scorer import EvidenceScorer, make_scorer
@@ -291,7 +291,7 @@ def _restatements(chosen: list[Evidence], evidence: list[Evidence], partners: di
             continue
         original = _restates(e, chosen, partners)
         if original is not None:
-            where = display_ref(e.chunk.file, e.span.line, e.span.page, e.span.page_line)
+            where = citation_of(e).ref
             if where not in restated.setdefault(id(original), []):
                 restated[id(original)].append(where)
     return restated
@@ -315,10 +315,7 @@ def _restates(e: Evidence, chosen: list[Evidence], partners: dict[str, set[str]]
 
 
 def _citation(e: Evidence, restated: dict[int, list[str]]) -> Citation:
-    return Citation(
-        file=e.chunk.file, line=e.span.line, quote=e.quote, start=e.span.start, end=e.span.end,
-        score=round(e.score, 4), restated_in=restated.get(id(e), []), page=e.span.page, page_line=e.span.page_line,
-    )
+    return citation_of(e, restated=restated.get(id(e), []))
 
 
 def _conflict_support(groups: list[ValueGroup], partners: dict[str, set[str]]) -> tuple[list[Evidence], dict[int, list[str]]]:

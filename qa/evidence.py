@@ -9,7 +9,7 @@ import numpy as np
 from index import Chunk, LineSpan, Sentence
 
 from .features import QuestionTerms, finish, sentence_features
-from .models import RetrievedChunk
+from .models import Citation, RetrievedChunk
 from .retrieval import HybridRetriever
 from .text import stem, words
 
@@ -33,6 +33,28 @@ class Evidence:
     #: support ratio decides).
     quotable: bool = True
     features: tuple[float, ...] = ()
+    #: For a sentence wrapped over lines and quoted whole: its last line's span (``span`` is the first line's).
+    last_span: LineSpan | None = None
+
+
+#: A sentence wrapped over at most this many lines is quoted whole (a line range); a longer run (a list or a code block
+#: without full stops) is quoted by its line holding most question terms.
+MAX_QUOTE_LINES = 6
+
+
+def _quote(sentence: Sentence, chunk_text_lines: dict[int, str], terms: frozenset[str]) -> tuple[LineSpan, str, LineSpan | None]:
+    """The sentence's quote: (first span, text, last span or None). A wrapped sentence of up to ``MAX_QUOTE_LINES``
+    lines is quoted whole: its text is its lines' pieces joined by single spaces, which is ``sentence.text``."""
+    spans = sentence.spans
+    if len(spans) == 1:
+        sp = spans[0]
+        return sp, chunk_text_lines[sp.line][sp.start : sp.end], None
+    consecutive = all(b.line == a.line + 1 for a, b in zip(spans, spans[1:], strict=False))
+    if len(spans) <= MAX_QUOTE_LINES and consecutive:
+        text = " ".join(chunk_text_lines[sp.line][sp.start : sp.end] for sp in spans)
+        return spans[0], text, spans[-1]
+    span, piece = _best_span(sentence, chunk_text_lines, terms)
+    return span, piece, None
 
 
 def _best_span(sentence: Sentence, chunk_text_lines: dict[int, str], terms: frozenset[str]) -> tuple[LineSpan, str]:
@@ -66,7 +88,7 @@ def gather_candidates(
     dense_floor = min((r.dense_score for r in retrieved if r.dense_score is not None), default=0.0)
     vectors = retriever.sentence_vectors
     rows: list[list[float]] = []
-    found: list[tuple[Chunk, RetrievedChunk, Sentence, LineSpan, str]] = []
+    found: list[tuple[Chunk, RetrievedChunk, Sentence, LineSpan, str, LineSpan | None]] = []
     for rank, rc in enumerate(retrieved[:CANDIDATE_CHUNKS]):
         chunk = retriever.by_id[rc.chunk_id]
         file_lines = lines_of.get(chunk.file)
@@ -80,15 +102,16 @@ def gather_candidates(
         sims = _sentence_cosines(chunk, vectors.get(chunk.id) if vectors is not None else None, query_vector, chunk_cos)
         chunk_stems = {stem(w) for w in words(chunk.text)}
         for sentence, sim in zip(chunk.sentences, sims, strict=True):
-            span, quote = _best_span(sentence, line_text, q.term_set)
+            span, quote, last = _quote(sentence, line_text, q.term_set)
             row = sentence_features(
                 q, sentence.text, chunk_stems, sim, chunk_cos, rc.fused_score / top_fused, rank,
                 (rc.bm25_score or 0.0) / bm25_top, retriever.lower_vocab,
             )
             rows.append(row)
-            found.append((chunk, rc, sentence, span, quote))
+            found.append((chunk, rc, sentence, span, quote, last))
     matrix = finish(rows)
-    return [Evidence(*f, coverage=row[0], features=tuple(row)) for f, row in zip(found, matrix.tolist(), strict=True)]
+    return [Evidence(c, r, s, sp, quote, coverage=row[0], features=tuple(row), last_span=last)
+            for (c, r, s, sp, quote, last), row in zip(found, matrix.tolist(), strict=True)]
 
 
 def _sentence_cosines(chunk: Chunk, vectors: np.ndarray | None, query: np.ndarray | None, fallback: float) -> list[float]:
@@ -100,3 +123,17 @@ def _sentence_cosines(chunk: Chunk, vectors: np.ndarray | None, query: np.ndarra
     q = np.asarray(query, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1) * (float(np.linalg.norm(q)) or 1.0)
     return [float(x) for x in (vectors @ q) / np.where(norms > 0, norms, 1.0)]
+
+
+def citation_of(e: Evidence, score: float | None = None, restated: list[str] | None = None) -> Citation:
+    """The citation quoting ``e``: its line (or line range, for a wrapped sentence quoted whole), page and quote."""
+    last = e.last_span
+    return Citation(
+        file=e.chunk.file, line=e.span.line, quote=e.quote, start=e.span.start,
+        end=last.end if last is not None else e.span.end,
+        score=round(e.score if score is None else score, 4), restated_in=restated or [],
+        page=e.span.page, page_line=e.span.page_line,
+        last_line=last.line if last is not None else None,
+        last_page=last.page if last is not None else None,
+        last_page_line=last.page_line if last is not None else None,
+    )

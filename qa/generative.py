@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .engine import SUPPORT_RATIO, QAEngine, _compose
-from .evidence import Evidence
+from .evidence import Evidence, citation_of
 from .grounded import Passage, build_prompt, cite, ground
 from .models import Answer, Citation, GeneratedSentence, Generation, StreamDone, StreamToken
 from .question import clean_question
@@ -178,8 +178,8 @@ class GenerativeEngine:
         sentences: list[GeneratedSentence] = []
         for text, support in result.kept:
             cites = [known.get((p.file, p.line, p.start))
-                     or Citation(file=p.file, line=p.line, quote=p.text, start=p.start, end=p.end, score=0.0,
-                                 page=p.page, page_line=p.page_line) for p in support]
+                     or p.cite or Citation(file=p.file, line=p.line, quote=p.text, start=p.start, end=p.end, score=0.0)
+                     for p in support]
             cites = self.engine.verified(cites)
             if cites:
                 sentences.append(GeneratedSentence(text=text, supported=True, citations=[c.ref for c in cites]))
@@ -221,15 +221,13 @@ def _passages(answer: Answer, evidence: list[Evidence], ratio: float = SUPPORT_R
     best = max([e.score for e in evidence] + [c.score for c in answer.citations], default=0.0)
     out: list[Passage] = []
     seen: set[tuple[str, int, str]] = set()
-    candidates = [(c.file, c.line, c.start, c.end, c.quote, c.score, c.page, c.page_line) for c in answer.citations]
-    candidates += [(e.chunk.file, e.span.line, e.span.start, e.span.end, e.quote, e.score, e.span.page, e.span.page_line)
-                   for e in evidence]
-    for file, line, start, end, quote, score, page, page_line in candidates:
-        key = (file, line, re.sub(r"\s+", " ", quote.strip().lower()))
-        if key in seen or not quote.strip() or score < ratio * best:
+    candidates = [(c, c.score) for c in answer.citations] + [(citation_of(e), e.score) for e in evidence]
+    for c, score in candidates:
+        key = (c.file, c.line, re.sub(r"\s+", " ", c.quote.strip().lower()))
+        if key in seen or not c.quote.strip() or score < ratio * best:
             continue
         seen.add(key)
-        out.append(Passage(file, line, start, end, quote, page, page_line))
+        out.append(Passage(c.file, c.line, c.start, c.end, c.quote, cite=c.model_copy(update={"score": 0.0})))
         if len(out) >= MAX_PASSAGES:
             break
     return out

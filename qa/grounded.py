@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .models import Citation
 from .text import content_terms, words
 
 #: The instruction and one worked example; completion-style so a base model (no chat template) follows it.
@@ -45,8 +46,8 @@ class Passage:
     start: int
     end: int
     text: str
-    page: int | None = None
-    page_line: int | None = None
+    #: The citation this passage came from (line range and page included), when it came from one.
+    cite: Citation | None = field(default=None, compare=False, hash=False)
 
     @property
     def label(self) -> str:

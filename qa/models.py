@@ -8,13 +8,14 @@ from pydantic import BaseModel, Field, computed_field
 
 
 class Citation(BaseModel):
-    """A verbatim quote from one line of one corpus file."""
+    """A verbatim quote from one line of one corpus file, or a sentence wrapped over consecutive lines."""
 
     file: str = Field(description="Path of the cited file relative to the corpus root, with '/' separators.")
-    line: int = Field(description="1-based line number of the quote, as editors and `sed -n Np` count.")
-    quote: str = Field(description="Exact text found on that line: a verbatim substring of it.")
-    start: int = Field(description="0-based character offset of the quote within the line.")
-    end: int = Field(description="0-based character offset one past the quote's end within the line.")
+    line: int = Field(description="1-based line number of the quote (its first line), as editors and `sed -n Np` count.")
+    quote: str = Field(description="Exact text found on that line: a verbatim substring of it (for a wrapped sentence, the "
+                       "verbatim pieces of its lines joined by single spaces).")
+    start: int = Field(description="0-based character offset of the quote within the (first) line.")
+    end: int = Field(description="0-based character offset one past the quote's end within the line (the last line, if wrapped).")
     score: float = Field(description="Relevance of the quoted sentence to the question (higher is better).")
     restated_in: list[str] = Field(
         default_factory=list,
@@ -22,21 +23,37 @@ class Citation(BaseModel):
     )
     page: int | None = Field(default=None, description="1-based page of the quote in a paged document (PDF); None for other files.")
     page_line: int | None = Field(default=None, description="1-based line of the quote on that page (PDF); None for other files.")
+    last_line: int | None = Field(
+        default=None,
+        description="For a sentence wrapped over several lines, quoted whole: its last line (``end`` is then the offset "
+        "on that line, and ``quote`` the lines' pieces joined by single spaces). None: the quote is on ``line`` alone.",
+    )
+    last_page: int | None = Field(default=None, description="Page of ``last_line`` in a PDF.")
+    last_page_line: int | None = Field(default=None, description="Line of ``last_line`` on that page, in a PDF.")
 
     @property
     def location(self) -> str:
-        """``file:line``, the line in the file's text view: the key that verification and the viewer use."""
+        """``file:line`` (the first line, in the file's text view): the key that verification and the viewer use."""
         return f"{self.file}:{self.line}"
 
-    @computed_field(description="Where to look, as shown to readers: 'file:line', or 'file:pPAGE:LINE' in a PDF.")  # type: ignore[prop-decorator]
+    @computed_field(description="Where to look, as shown to readers: 'file:line' or 'file:12-13' for a wrapped sentence; "  # type: ignore[prop-decorator]
+                    "in a PDF 'file:pPAGE:LINE', 'file:p3:12-13' or 'file:p3:40-p4:2'.")
     @property
     def ref(self) -> str:
-        return display_ref(self.file, self.line, self.page, self.page_line)
+        return display_ref(self.file, self.line, self.page, self.page_line, self.last_line, self.last_page, self.last_page_line)
 
 
-def display_ref(file: str, line: int, page: int | None = None, page_line: int | None = None) -> str:
-    """``file:line``, or ``file:pPAGE:LINE`` for a line of a paged document."""
-    return f"{file}:{line}" if page is None or page_line is None else f"{file}:p{page}:{page_line}"
+def display_ref(
+    file: str, line: int, page: int | None = None, page_line: int | None = None,
+    last_line: int | None = None, last_page: int | None = None, last_page_line: int | None = None,
+) -> str:
+    """``file:line`` / ``file:line-last``, or for a paged document ``file:pP:L``, ``file:pP:L-M``, ``file:pP:L-pQ:M``."""
+    if page is None or page_line is None:
+        return f"{file}:{line}" if last_line is None or last_line == line else f"{file}:{line}-{last_line}"
+    start = f"{file}:p{page}:{page_line}"
+    if last_line is None or last_line == line or last_page is None or last_page_line is None:
+        return start
+    return f"{start}-{last_page_line}" if last_page == page else f"{start}-p{last_page}:{last_page_line}"
 
 
 class SourceValue(BaseModel):

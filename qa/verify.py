@@ -59,7 +59,28 @@ class LineSource:
             return False
         if citation.page is not None and page_of(text.pages, citation.line) != (citation.page, citation.page_line):
             return False
-        return text.lines[citation.line - 1][citation.start : citation.end] == citation.quote
+        if citation.last_line is not None and citation.last_page is not None and (
+            page_of(text.pages, citation.last_line) != (citation.last_page, citation.last_page_line)
+        ):
+            return False
+        return quoted_text(text.lines, citation) == citation.quote
+
+
+def quoted_text(lines: list[str], citation: Citation) -> str | None:
+    """The text a citation points at: ``[start:end]`` of its line, or for a line range the first line from ``start``,
+    the whole lines between and the last line up to ``end``, each piece stripped and joined by single spaces (as a
+    wrapped sentence's text is made). None when the lines do not exist or a piece is blank."""
+    last = citation.last_line if citation.last_line is not None else citation.line
+    if not 1 <= citation.line <= last <= len(lines):
+        return None
+    if last == citation.line:
+        return lines[citation.line - 1][citation.start : citation.end]
+    pieces = [lines[citation.line - 1][citation.start :].rstrip()]
+    pieces += [lines[n - 1].strip() for n in range(citation.line + 1, last)]
+    pieces.append(lines[last - 1][: citation.end].lstrip())
+    if not all(pieces):
+        return None
+    return " ".join(pieces)
 
 
 def verified(citations: list[Citation], source: LineSource) -> list[Citation]:

@@ -47,10 +47,15 @@ def editor_lines(path: Path) -> list[str]:
 
 
 def assert_verbatim(corpus: Path, citations) -> None:  # type: ignore[no-untyped-def]
-    """Every citation's quote is exactly the text at [start:end] of its line."""
+    """Every citation's quote is exactly the text at [start:end] of its line (for a line range: the first line from
+    start, the lines between and the last line up to end, stripped and joined by spaces)."""
     for c in citations:
-        line = editor_lines(corpus / c.file)[c.line - 1]
-        assert line[c.start : c.end] == c.quote, f"{c.file}:{c.line} does not hold {c.quote!r}"
+        lines = editor_lines(corpus / c.file)
+        if c.last_line is None:
+            assert lines[c.line - 1][c.start : c.end] == c.quote, f"{c.file}:{c.line} does not hold {c.quote!r}"
+        else:
+            pieces = [lines[c.line - 1][c.start :], *lines[c.line : c.last_line - 1], lines[c.last_line - 1][: c.end]]
+            assert " ".join(p.strip() for p in pieces) == c.quote, f"{c.file}:{c.line}-{c.last_line} does not hold {c.quote!r}"
 
 
 @pytest.fixture(autouse=True)

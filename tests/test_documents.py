@@ -310,3 +310,84 @@ def test_real_html_text_view_matches_its_restructuredtext_source() -> None:
     assert "\u00b6" not in joined and "Navigation" not in joined and "Copyright" not in joined
     truth = (REAL / "python311-tutorial-floatingpoint.rst.txt").read_text(encoding="utf-8")
     assert _words_ratio(joined, truth) >= 0.95
+
+
+# ------------------------------------------------------------------------------ wrapped sentences: line-range quotes
+
+WRAPPED = (
+    b"# Options\n\n"
+    b"The inspector listens on the host and port given by the\n"
+    b"flag, and its default port is 9229 on every platform.\n\n"
+    b"Logs are written to the standard error stream.\n"
+)
+
+
+@pytest.fixture
+def wrapped_engine(tmp_path: Path, settings):  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "docs"
+    write(corpus / "cli.md", WRAPPED)
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder(), store="numpy")
+    index.sync()
+    return QAEngine(index), corpus
+
+
+def test_a_wrapped_sentence_is_quoted_whole_as_a_line_range(wrapped_engine) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import assert_verbatim
+
+    engine, corpus = wrapped_engine
+    a = engine.answer("What is the default port of the inspector?")
+    first = a.citations[0]
+    assert first.quote == ("The inspector listens on the host and port given by the flag, and its default port is 9229 "
+                           "on every platform.")
+    assert (first.line, first.last_line, first.start, first.end) == (3, 4, 0, 53)
+    assert first.ref == "cli.md:3-4" and "(cli.md:3-4)" in a.text
+    assert_verbatim(corpus, a.citations)
+    assert LineSource(corpus).verify(first)
+
+
+def test_a_line_range_quote_is_checked_line_by_line(wrapped_engine) -> None:  # type: ignore[no-untyped-def]
+    engine, corpus = wrapped_engine
+    first = engine.answer("What is the default port of the inspector?").citations[0]
+    source = LineSource(corpus)
+    assert not source.verify(first.model_copy(update={"last_line": 5}))  # the blank line 5 is not part of it
+    assert not source.verify(first.model_copy(update={"end": 40}))
+    (corpus / "cli.md").write_bytes(WRAPPED.replace(b"flag, and its default port is 9229", b"flag, and its default port is 9230"))
+    assert not LineSource(corpus).verify(first)
+    assert all("9229" not in c.quote for c in engine.answer("What is the default port of the inspector?").citations)
+
+
+def test_a_wrapped_sentence_in_a_pdf_spans_lines_and_pages(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    pages = [["Harbor notes", "The harbor master keeps the logbook, and the logbook", "records every ship that"],
+             ["entered the port since 1901.", "Nothing else is kept."]]
+    corpus = tmp_path / "docs"
+    write(corpus / "notes.pdf", pdf_bytes(pages))
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder(), store="numpy")
+    index.sync()
+    a = QAEngine(index).answer("Since when does the logbook record ships?")
+    first = a.citations[0]
+    assert first.quote == "The harbor master keeps the logbook, and the logbook records every ship that entered the port since 1901."
+    assert first.ref == "notes.pdf:p1:2-p2:1"
+    assert LineSource(corpus).verify(first)
+
+
+def test_viewer_refs_name_line_ranges() -> None:
+    from ui.service import SourceRef, parse_ref
+
+    assert parse_ref("cli.md:3-4#0-53") == SourceRef(file="cli.md", line=3, last=4, start=0, end=53)
+    assert parse_ref("notes.pdf:p1:2-p2:1") == SourceRef(file="notes.pdf", page=1, line=2, last_page=2, last=1)
+    assert parse_ref("notes.pdf:p1:2-3") == SourceRef(file="notes.pdf", page=1, line=2, last=3)
+
+
+def test_viewer_highlights_every_line_of_a_range(wrapped_engine, settings) -> None:  # type: ignore[no-untyped-def]
+    from ui.html import source_html
+    from ui.service import DocqaService
+
+    _, corpus = wrapped_engine
+    service = DocqaService(corpus, settings)
+    service.ensure_index()
+    view = service.open_source("cli.md:3-4#0-53")
+    assert (view.line, view.last_line) == (3, 4)
+    html = source_html(view)
+    assert html.count("docqa-hl") == 2 and "cli.md, lines 3-4" in html
+    assert "<mark>The inspector listens on the host and port given by the</mark>" in html
+    assert "<mark>flag, and its default port is 9229 on every platform.</mark>" in html

@@ -122,17 +122,22 @@ def draft_html(text: str) -> str:
 
 
 def source_html(view: SourceView) -> str:
-    """The document with line numbers; the cited line highlighted and the quote marked within it."""
+    """The document with line numbers; the cited line (or the lines of a wrapped sentence) highlighted and the quote
+    marked within them."""
     rows = []
+    last = view.last_line or view.line
     for number, text in enumerate(view.lines, start=1):
-        if number == view.line:
-            if view.quote_start is not None and view.quote_end is not None:
-                s, e = view.quote_start, view.quote_end
-                body = f"{escape(text[:s])}<mark>{escape(text[s:e])}</mark>{escape(text[e:])}"
+        if view.line <= number <= last:
+            s, e = view.quote_start, view.quote_end
+            if s is not None and e is not None:
+                a = s if number == view.line else 0
+                b = e if number == last else len(text)
+                body = f"{escape(text[:a])}<mark>{escape(text[a:b])}</mark>{escape(text[b:])}"
             else:
                 body = escape(text)
+            anchor = f' id="docqa-line-{number}" aria-current="true"' if number == view.line else ""
             rows.append(
-                f'<div class="docqa-line docqa-hl" id="docqa-line-{number}" data-line="{number}" aria-current="true">'
+                f'<div class="docqa-line docqa-hl"{anchor} data-line="{number}">'
                 f'<span class="docqa-ln">{number}</span><span class="docqa-text">{body}</span></div>'
             )
         else:
@@ -146,10 +151,11 @@ def source_html(view: SourceView) -> str:
         else ""
     )
     lines_html = f'<div class="docqa-lines" tabindex="0" aria-label="Lines of {escape(view.file)}">{"".join(rows)}</div>'
+    span = f"lines {view.line}-{view.last_line}" if view.last_line else f"line {view.line}"
     if view.page is not None:
-        title = f"{escape(view.file)}, page {view.page}, line {view.page_line} (line {view.line} of the text view)"
+        title = f"{escape(view.file)}, page {view.page}, line {view.page_line} ({span} of the text view)"
     else:
-        title = f"{escape(view.file)}, line {view.line}"
+        title = f"{escape(view.file)}, {span}"
     body = lines_html
     if view.page_image:
         body = f'<div class="docqa-paged">{page_html(view)}{lines_html}</div>'

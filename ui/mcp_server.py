@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, Field
 
 from index import DocqaError, Settings, SourceError, load_settings
+from qa.evidence import citation_of
 from qa.models import Answer, Citation, SourceValue
 from qa.verify import LineSource, verified
 
@@ -46,6 +47,7 @@ class QuotedLine(BaseModel):
 
     file: str = Field(description="Path relative to the corpus folder.")
     line: int = Field(description="1-based line number (in a PDF: of the file's text view, all pages in order).")
+    last_line: int | None = Field(default=None, description="Last line, for a sentence wrapped over several lines and quoted whole.")
     ref: str = Field(description="The citation as shown to readers: 'file:line', or 'file:pPAGE:LINE' in a PDF; open_source takes it.")
     quote: str = Field(description="The exact text on that line (checked against the file).")
     restated_in: list[str] = Field(default_factory=list, description="'file:line' of the same sentence in near-duplicate documents (not independent sources).")
@@ -97,7 +99,7 @@ class SourceExcerpt(BaseModel):
 
 
 def _quoted(c: Citation) -> QuotedLine:
-    return QuotedLine(file=c.file, line=c.line, ref=c.ref, quote=c.quote, restated_in=c.restated_in)
+    return QuotedLine(file=c.file, line=c.line, last_line=c.last_line, ref=c.ref, quote=c.quote, restated_in=c.restated_in)
 
 
 class DocqaTools:
@@ -141,8 +143,7 @@ class DocqaTools:
             if key in seen or not ev.quote.strip():
                 continue
             seen.add(key)
-            candidates.append(Citation(file=ev.chunk.file, line=ev.span.line, quote=ev.quote, start=ev.span.start,
-                                       end=ev.span.end, score=float(ev.score), page=ev.span.page, page_line=ev.span.page_line))
+            candidates.append(citation_of(ev))
             if len(candidates) >= limit:
                 break
         hits = [SearchHit(file=c.file, line=c.line, ref=c.ref, quote=c.quote, score=round(c.score, 4))

@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 PAGE_SCALE = 1.5
 
 _REF = re.compile(
-    r"^(?P<file>.+?)(?::p(?P<page>[0-9]{1,6}))?:(?P<line>[0-9]{1,9})(?:#(?P<start>[0-9]{1,9})-(?P<end>[0-9]{1,9}))?$"
+    r"^(?P<file>.+?)(?::p(?P<page>[0-9]{1,6}))?:(?P<line>[0-9]{1,9})"
+    r"(?:-(?:p(?P<last_page>[0-9]{1,6}):)?(?P<last>[0-9]{1,9}))?(?:#(?P<start>[0-9]{1,9})-(?P<end>[0-9]{1,9}))?$"
 )
 
 
@@ -58,7 +59,8 @@ class SourceView(BaseModel):
     line: int = Field(description="1-based line to show and highlight.")
     lines: list[str] = Field(description="The document's lines, as an editor shows them.")
     quote_start: int | None = Field(default=None, description="0-based start of the quote within the line, if known.")
-    quote_end: int | None = Field(default=None, description="0-based end of the quote within the line, if known.")
+    quote_end: int | None = Field(default=None, description="0-based end of the quote within the (last) line, if known.")
+    last_line: int | None = Field(default=None, description="Last highlighted line, for a sentence wrapped over lines.")
     changed_since_indexing: bool = Field(description="True when the file on disk differs from the indexed version.")
     page: int | None = Field(default=None, description="1-based page of the line, for a PDF.")
     page_line: int | None = Field(default=None, description="1-based line on that page, for a PDF.")
@@ -82,6 +84,8 @@ class SourceRef(BaseModel):
     file: str = Field(description="Path relative to the corpus root.")
     line: int = Field(description="1-based line: in the text view, or on ``page`` when a page is given.")
     page: int | None = Field(default=None, description="1-based page (PDF citations).")
+    last: int | None = Field(default=None, description="Last line of a line range (on ``last_page``, or on ``page``).")
+    last_page: int | None = Field(default=None, description="Page of the range's last line, when it is on another page.")
     start: int | None = Field(default=None, description="0-based start of the quote in the line.")
     end: int | None = Field(default=None, description="0-based end of the quote in the line.")
 
@@ -94,8 +98,11 @@ def parse_ref(ref: str) -> SourceRef:
             f"citation reference {str(ref)[:80]!r} is not 'file:line' or 'file:pPAGE:LINE'; click a citation chip to open its source"
         )
     start, end, page = match["start"], match["end"], match["page"]
+    if match["last_page"] and not page:
+        raise SourceError(f"citation reference {ref[:80]!r} names a last page but no first page; use 'file:pP:L-pQ:M'")
     return SourceRef(
         file=match["file"], line=int(match["line"]), page=int(page) if page else None,
+        last=int(match["last"]) if match["last"] else None, last_page=int(match["last_page"]) if match["last_page"] else None,
         start=int(start) if start else None, end=int(end) if end else None,
     )
 
@@ -201,6 +208,7 @@ class DocqaService:
             text = read_text_file(path, file, self.settings.max_file_bytes)
         except DocqaError as exc:
             raise SourceError(f"{file!r} can no longer be read ({exc}); re-index the corpus") from exc
+        last = parsed.last
         if parsed.page is not None:
             if not text.pages:
                 raise SourceError(f"{file!r} has no pages; cite it as 'file:line'")
@@ -208,27 +216,37 @@ class DocqaService:
             if found is None:
                 raise SourceError(f"{file!r} has no line {line} on page {parsed.page} ({len(text.pages)} pages); re-index the corpus")
             line = found
+            if last is not None:
+                last = line_of_page(text.pages, parsed.last_page or parsed.page, last, len(text.lines))
+        if last is not None and not line < last <= len(text.lines):
+            last = None
         if not 1 <= line <= max(len(text.lines), 1):
             raise SourceError(f"{file!r} has {len(text.lines)} lines, so line {line} does not exist; re-index the corpus")
-        if start is not None and end is not None and not (0 <= start <= end <= len(text.lines[line - 1])):
-            start = end = None
+        if start is not None and end is not None:
+            fits = bool(text.lines) and 0 <= start <= len(text.lines[line - 1]) and 0 <= end <= len(text.lines[(last or line) - 1])
+            if not fits or (last is None and start > end):
+                start = end = None
         view = SourceView(
             file=file,
             line=line,
             lines=text.lines,
             quote_start=start,
             quote_end=end,
+            last_line=last,
             changed_since_indexing=text.sha256 != entry.sha256,
         )
         where = page_of(text.pages, line)
         if where is not None:
             view.page, view.page_line = where
             if draw:
-                self._draw_page(view, path, where, start, end)
+                self._draw_page(view, path, where, start, end, text.pages)
         return view
 
-    def _draw_page(self, view: SourceView, path: Path, where: tuple[int, int], start: int | None, end: int | None) -> None:
-        """Render the cited PDF page (offline, by pdfium) with the quote's character boxes."""
+    def _draw_page(
+        self, view: SourceView, path: Path, where: tuple[int, int], start: int | None, end: int | None, pages: list[int] | None
+    ) -> None:
+        """Render the cited PDF page (offline, by pdfium) with the quote's character boxes (the part of a line range
+        that is on that page)."""
         import base64
 
         from index.read_pdf import quote_boxes, render_page
@@ -236,9 +254,16 @@ class DocqaService:
         try:
             data = path.read_bytes()
             png, view.image_width, view.image_height = render_page(data, view.file, where[0], PAGE_SCALE)
+            last = view.last_line or view.line
             if start is None or end is None:
-                start, end = 0, len(view.lines[view.line - 1])
-            view.boxes = quote_boxes(data, view.file, where[0], where[1], start, end, PAGE_SCALE)
+                start, end = 0, len(view.lines[last - 1])
+            for number in range(view.line, last + 1):
+                on = page_of(pages, number)
+                if on is None or on[0] != where[0]:
+                    continue
+                a = start if number == view.line else 0
+                b = end if number == last else len(view.lines[number - 1])
+                view.boxes += quote_boxes(data, view.file, on[0], on[1], a, b, PAGE_SCALE)
         except (OSError, DocqaError) as exc:
             logger.warning("cannot draw %s page %d: %s", view.file, where[0], exc)
             return
