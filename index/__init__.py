@@ -17,7 +17,7 @@ from .errors import (
     SuiteError,
     UploadError,
 )
-from .models import Chunk, IndexReport, LineSpan, Sentence, SkippedFile
+from .models import Chunk, IndexReport, LineSpan, Sentence, SkippedFile, search_text
 from .reader import DOCUMENT_KINDS, TextFile, line_of_page, page_of, read_text_file, split_lines, text_view
 from .sentence_vectors import SentenceVectors
 from .sentences import split_sentences
@@ -55,6 +55,7 @@ __all__ = [
     "line_of_page",
     "page_of",
     "text_view",
+    "search_text",
     "UploadError",
     "VectorStore",
     "check_corpus",

@@ -6,7 +6,7 @@ import hashlib
 
 from .models import Chunk, LineSpan, Sentence
 from .reader import page_of
-from .sentences import split_sentences
+from .sentences import section_paths, split_sentences
 
 
 def chunk_id(file: str, file_hash: str, ordinal: int) -> str:
@@ -29,6 +29,7 @@ def chunk_lines(lines: list[str], file: str, file_hash: str, max_chars: int, pag
     ``pages`` (a paged file's first line of each page) gives every span its page and line on that page.
     """
     groups: list[list[Sentence]] = []
+    sections = section_paths(lines)
     for paragraph in split_sentences(lines):
         if pages:
             paragraph = [_paged(s, pages) for s in paragraph]
@@ -51,6 +52,7 @@ def chunk_lines(lines: list[str], file: str, file_hash: str, max_chars: int, pag
             first_line=group[0].spans[0].line,
             last_line=group[-1].spans[-1].line,
             text=" ".join(s.text for s in group),
+            section=sections[group[0].spans[0].line - 1],
             sentences=group,
         )
         for ordinal, group in enumerate(groups)

@@ -26,7 +26,7 @@ from .duplicates import find_near_duplicates
 from .embedder import Embedder, SentenceTransformerEmbedder
 from .errors import CorpusError, DocumentError
 from .manifest import FileEntry, Manifest, load_manifest, save_manifest
-from .models import Chunk, IndexReport, SkippedFile
+from .models import Chunk, IndexReport, SkippedFile, search_text
 from .reader import read_text_file
 from .sentence_vectors import SentenceVectors
 from .settings import Settings, load_settings
@@ -246,10 +246,10 @@ class CorpusIndex:
                 sentences = [s.text for c in group for s in c.sentences]
                 if self.sentence_embedder is self.embedder:
                     # One model: chunks and sentences in one call (one pass, sorted by length).
-                    vectors = self.embedder.embed([c.text for c in group] + sentences)
+                    vectors = self.embedder.embed([search_text(c) for c in group] + sentences)
                     chunk_vectors, sentence_vectors = vectors[: len(group)], vectors[len(group) :]
                 else:
-                    chunk_vectors = self.embedder.embed([c.text for c in group])
+                    chunk_vectors = self.embedder.embed([search_text(c) for c in group])
                     sentence_vectors = self.sentence_embedder.embed(sentences)
                     calls += 1
                 calls += 1

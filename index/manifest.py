@@ -56,8 +56,12 @@ def load_manifest(path: Path, corpus: str, embedder: str) -> Manifest:
     except (OSError, ValidationError, ValueError) as exc:
         logger.warning("index manifest %s is unreadable (%s); rebuilding the index", path, exc.__class__.__name__)
         return fresh
-    if manifest.version != MANIFEST_VERSION or manifest.embedder != embedder:
-        logger.warning("index at %s was made differently (model %s); rebuilding it", path.parent, manifest.embedder)
+    if manifest.version != MANIFEST_VERSION:
+        logger.warning("index at %s was made by an older docqa (index format %d, now %d); rebuilding it",
+                       path.parent, manifest.version, MANIFEST_VERSION)
+        return fresh
+    if manifest.embedder != embedder:
+        logger.warning("index at %s was made with another model (%s); rebuilding it", path.parent, manifest.embedder)
         return fresh
     return manifest
 

@@ -51,7 +51,8 @@ class Chunk(BaseModel):
     ordinal: int = Field(description="0-based position of the chunk within its file.")
     first_line: int = Field(description="1-based first line the chunk covers.")
     last_line: int = Field(description="1-based last line the chunk covers.")
-    text: str = Field(description="The chunk's sentences joined by spaces: what is embedded and searched.")
+    text: str = Field(description="The chunk's sentences joined by spaces.")
+    section: str | None = Field(default=None, description="The headings the chunk sits under ('Options > --inspect'), in Markdown and HTML.")
     sentences: list[Sentence] = Field(description="The chunk's sentences with their line and character positions.")
 
 
@@ -74,3 +75,8 @@ class IndexReport(BaseModel):
     chunks_total: int = Field(description="Chunks in the index after the run.")
     embedding_calls: int = Field(description="Texts sent to the embedding model in this run (0 when nothing changed).")
     seconds: float = Field(description="Wall time of the run.")
+
+
+def search_text(chunk: Chunk) -> str:
+    """What is embedded and searched for a chunk: its section path (the headings above it), then its text."""
+    return f"{chunk.section}: {chunk.text}" if chunk.section else chunk.text

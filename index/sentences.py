@@ -105,8 +105,72 @@ def _is_title(previous: str, line: str, width: int) -> bool:
     )
 
 
+_ATX = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def hidden_lines(lines: list[str]) -> set[int]:
+    """1-based lines that are never answers: YAML front matter at the top of the file (``---`` ... ``---``) and
+    HTML comments (``<!-- ... -->``, e.g. the Node.js docs' ``<!-- YAML added: v0.1 -->`` blocks) outside code."""
+    hidden: set[int] = set()
+    if lines and lines[0].strip() == "---":
+        for n in range(2, min(len(lines), 200) + 1):
+            if lines[n - 1].strip() in ("---", "..."):
+                hidden.update(range(1, n + 1))
+                break
+    in_comment = in_code = False
+    for n, text in enumerate(lines, start=1):
+        if n in hidden:
+            continue
+        if not in_comment and _FENCE.match(text):
+            in_code = not in_code
+            continue
+        if in_code:
+            continue
+        stripped = text.strip()
+        if in_comment or stripped.startswith("<!--"):
+            hidden.add(n)
+            in_comment = "-->" not in stripped
+    return hidden
+
+
+def section_paths(lines: list[str]) -> list[str | None]:
+    """For each line, the path of the Markdown headings it sits under ("Options > --inspect"), or None.
+
+    ATX (``## Title``) and setext (a line underlined with ``===`` or ``---``) headings count; lines in fenced code do
+    not. Backticks are dropped from heading text, so ``### `fs.existsSync(path)` `` reads ``fs.existsSync(path)``.
+    """
+    stack: list[tuple[int, str]] = []
+    out: list[str | None] = []
+    in_code = False
+    for n, text in enumerate(lines):
+        if _FENCE.match(text):
+            in_code = not in_code
+        heading: tuple[int, str] | None = None
+        if not in_code:
+            atx = _ATX.match(text)
+            nxt = lines[n + 1] if n + 1 < len(lines) else ""
+            if atx:
+                heading = (len(atx.group(1)), atx.group(2))
+            elif text.strip() and not _BLOCK_START.match(text) and _SETEXT.match(nxt) and not _SETEXT.match(text):
+                heading = (1 if nxt.strip().startswith("=") else 2, text.strip())
+        if heading is not None:
+            level, title = heading[0], heading[1].replace("`", "").strip()
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            if title:
+                stack.append((level, title))
+        out.append(" > ".join(t for _, t in stack) if stack else None)
+    return out
+
+
 def split_sentences(lines: list[str]) -> list[list[Sentence]]:
-    """Split a file's lines into blocks (paragraphs) of sentences; line numbers are 1-based."""
+    """Split a file's lines into blocks (paragraphs) of sentences; line numbers are 1-based. Front matter and HTML
+    comments (``hidden_lines``) are left out, like blank lines."""
+    hidden = hidden_lines(lines)
+    if hidden:
+        lines = ["" if n in hidden else text for n, text in enumerate(lines, start=1)]
     wrapped = is_wrapped(lines)
     width = max((len(ln.rstrip()) for ln in lines), default=0)
     blocks: list[list[tuple[int, str]]] = []

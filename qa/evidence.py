@@ -136,4 +136,5 @@ def citation_of(e: Evidence, score: float | None = None, restated: list[str] | N
         last_line=last.line if last is not None else None,
         last_page=last.page if last is not None else None,
         last_page_line=last.page_line if last is not None else None,
+        section=e.chunk.section,
     )

@@ -30,6 +30,7 @@ class Citation(BaseModel):
     )
     last_page: int | None = Field(default=None, description="Page of ``last_line`` in a PDF.")
     last_page_line: int | None = Field(default=None, description="Line of ``last_line`` on that page, in a PDF.")
+    section: str | None = Field(default=None, description="The headings the quote sits under ('Options > --inspect'), in Markdown and HTML.")
 
     @property
     def location(self) -> str:

@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from index import Chunk, Embedder, SentenceVectors, VectorStore
+from index import Chunk, Embedder, SentenceVectors, VectorStore, search_text
 
 from .lexical import LexicalIndex, lexical_tokens
 from .lexicon import equivalents
@@ -64,7 +64,7 @@ class HybridRetriever:
         self.by_id: dict[str, Chunk] = {c.id: c for c in chunks}
         self._order: list[str] = [c.id for c in chunks]
         self._position = {cid: i for i, cid in enumerate(self._order)}
-        self._lexical = LexicalIndex([c.text for c in chunks])
+        self._lexical = LexicalIndex([search_text(c) for c in chunks])
         df: Counter[str] = Counter()
         for c in chunks:
             df.update(set(content_terms(c.text)))

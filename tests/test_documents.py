@@ -391,3 +391,65 @@ def test_viewer_highlights_every_line_of_a_range(wrapped_engine, settings) -> No
     assert html.count("docqa-hl") == 2 and "cli.md, lines 3-4" in html
     assert "<mark>The inspector listens on the host and port given by the</mark>" in html
     assert "<mark>flag, and its default port is 9229 on every platform.</mark>" in html
+
+
+# -------------------------------------------------------------------- structure: sections, front matter, comments
+
+NODE_LIKE = """---
+title: CLI
+---
+
+# Command-line API
+
+<!-- YAML
+added: v6.3.0
+-->
+
+## Options
+
+### `--inspect[=[host:]port]`
+
+Activate inspector on the given host and port.
+
+Setext title
+------------
+
+```js
+// # not a heading
+const port = 9229;
+```
+""".splitlines()
+
+
+def test_section_paths_follow_headings_but_not_code() -> None:
+    from index.sentences import section_paths
+
+    paths = section_paths(NODE_LIKE)
+    at = {text: path for text, path in zip(NODE_LIKE, paths, strict=True)}
+    assert at["Activate inspector on the given host and port."] == "Command-line API > Options > --inspect[=[host:]port]"
+    assert at["const port = 9229;"] == "Command-line API > Setext title"  # a setext "---" title is level 2
+    assert paths[0] is None
+
+
+def test_front_matter_and_comments_are_never_answers() -> None:
+    from index.sentences import hidden_lines, split_sentences
+
+    hidden = hidden_lines(NODE_LIKE)
+    assert {1, 2, 3, 7, 8, 9} <= hidden and 17 not in hidden
+    texts = [s.text for block in split_sentences(NODE_LIKE) for s in block]
+    assert not any("title: CLI" in t or "added: v6.3.0" in t for t in texts)
+
+
+def test_citations_carry_their_section_and_retrieval_reads_it(tmp_path: Path, settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    from ui.cli import render
+
+    corpus = tmp_path / "docs"
+    write(corpus / "cli.md", "\n".join(NODE_LIKE).encode() + b"\n")
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder(), store="numpy")
+    index.sync()
+    chunk = next(c for c in index.chunks if "Activate inspector" in c.text)
+    assert chunk.section == "Command-line API > Options > --inspect[=[host:]port]"
+    a = QAEngine(index).answer("What gets activated on the given host and port?")
+    first = a.citations[0]
+    assert first.quote == "Activate inspector on the given host and port." and first.section == chunk.section
+    assert "cli.md:15 [cli.md > Command-line API > Options > --inspect[=[host:]port]]" in render(a)

@@ -82,6 +82,7 @@ CSS = """
 .docqa-line { display: flex; gap: 0.8em; white-space: pre-wrap; word-break: break-word; }
 .docqa-ln { color: #9ca3af; min-width: 3em; text-align: right; user-select: none; flex: none; }
 .docqa-hl { background: #fef9c3; }
+.docqa-section { color: #52525b; font-size: 0.85em; }
 .docqa-paged { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 12px; align-items: start; }
 .docqa-page { position: relative; border: 1px solid #d4d4d8; max-height: 520px; overflow: auto; }
 .docqa-page img { display: block; width: 100%; height: auto; }

@@ -83,7 +83,8 @@ def render(answer: Answer) -> str:
     if lines:
         lines.append("")
     for c in answer.citations:
-        lines.append(f"{c.ref}  \u201c{c.quote}\u201d")
+        where = f"{c.ref} [{c.file} > {c.section}]" if c.section else c.ref
+        lines.append(f"{where}  \u201c{c.quote}\u201d")
         if c.restated_in:
             lines.append(f"    (restated by near-duplicate {', '.join(c.restated_in)}: the same source, not independent corroboration)")
     if answer.standalone_question != answer.question:

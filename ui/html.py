@@ -35,8 +35,9 @@ def _quote(c: Citation, twins: list[str]) -> str:
     if c.restated_in:
         dups = " ".join(chip(loc, kind="dup") for loc in c.restated_in)
         restated = f'<div class="docqa-restated"><span class="docqa-badge">near-duplicate</span> same statement in {dups}</div>'
+    section = f' <span class="docqa-section">{escape(c.file)} &gt; {escape(c.section)}</span>' if c.section else ""
     return (
-        f'<li class="docqa-quote"><q>{escape(c.quote)}</q> {chip(c.ref, c.start, c.end)}{restated}</li>'
+        f'<li class="docqa-quote"><q>{escape(c.quote)}</q> {chip(c.ref, c.start, c.end)}{section}{restated}</li>'
     )
 
 

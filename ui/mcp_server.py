@@ -49,6 +49,7 @@ class QuotedLine(BaseModel):
     line: int = Field(description="1-based line number (in a PDF: of the file's text view, all pages in order).")
     last_line: int | None = Field(default=None, description="Last line, for a sentence wrapped over several lines and quoted whole.")
     ref: str = Field(description="The citation as shown to readers: 'file:line', or 'file:pPAGE:LINE' in a PDF; open_source takes it.")
+    section: str | None = Field(default=None, description="The headings the quote sits under, in Markdown and HTML files.")
     quote: str = Field(description="The exact text on that line (checked against the file).")
     restated_in: list[str] = Field(default_factory=list, description="'file:line' of the same sentence in near-duplicate documents (not independent sources).")
 
@@ -99,7 +100,8 @@ class SourceExcerpt(BaseModel):
 
 
 def _quoted(c: Citation) -> QuotedLine:
-    return QuotedLine(file=c.file, line=c.line, last_line=c.last_line, ref=c.ref, quote=c.quote, restated_in=c.restated_in)
+    return QuotedLine(file=c.file, line=c.line, last_line=c.last_line, ref=c.ref, section=c.section, quote=c.quote,
+                      restated_in=c.restated_in)
 
 
 class DocqaTools:
