@@ -103,7 +103,7 @@ class SuiteTurn(BaseModel):
     contains: list[str] = Field(default_factory=list, description="Texts the answer must contain, every one (case-insensitive, spacing and quote styles ignored).")
     matches: list[str] = Field(default_factory=list, description="Regular expressions the answer must match, every one (case-insensitive); use 'a|b' for alternatives.")
     excludes: list[str] = Field(default_factory=list, description="Texts the answer must not contain (case-insensitive).")
-    cites: list[str] = Field(default_factory=list, description="'file' or 'file:line' entries; the answer must cite at least one of them.")
+    cites: list[str] = Field(default_factory=list, description="'file', 'file:line' or 'file:pPAGE:LINE' entries; the answer must cite at least one of them (a line inside a cited line range counts).")
     abstain: bool = Field(default=False, description="True when the documents do not hold the answer, so the right answer is to say so.")
 
     @field_validator("contains", "matches", "excludes", "cites", mode="before")

@@ -83,8 +83,9 @@ CSS = """
 .docqa-ln { color: #9ca3af; min-width: 3em; text-align: right; user-select: none; flex: none; }
 .docqa-hl { background: #fef9c3; }
 .docqa-section { color: #52525b; font-size: 0.85em; }
-.docqa-paged { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 12px; align-items: start; }
-.docqa-page { position: relative; border: 1px solid #d4d4d8; max-height: 520px; overflow: auto; }
+.docqa-paged { display: grid; grid-template-columns: minmax(0, 1fr); gap: 12px; }
+.docqa-page { position: relative; border: 1px solid #d4d4d8; }
+.docqa-paged .docqa-lines { max-height: 260px; }
 .docqa-page img { display: block; width: 100%; height: auto; }
 .docqa-box { position: absolute; background: rgba(250, 204, 21, 0.45); outline: 1px solid #ca8a04; pointer-events: none; }
 .docqa-hl mark { background: #facc15; color: inherit; }
@@ -280,7 +281,7 @@ def build_app(service: DocqaService) -> gr.Blocks:
                     notice = gr.HTML("", elem_id="docqa-notice")
                     reindex_btn = gr.Button("Re-index", elem_id="docqa-reindex")
                     files = gr.File(
-                        label="Add .txt / .md documents",
+                        label="Add documents (text, Markdown, PDF, Word, HTML)",
                         file_count="multiple",
                         file_types=sorted(service.settings.extension_set),
                         elem_id="docqa-upload",
