@@ -93,6 +93,19 @@ def block_text(block: list[tuple[int, str]], span: LineSpan) -> str:
     raise KeyError(span.line)
 
 
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s)")
+
+
+def _ends_block(previous: str, line: str) -> bool:
+    """Whether ``previous`` (a block-start line) keeps ``line`` out of its block: a list item or quote takes an
+    indented continuation line; a heading, fence or table row takes nothing."""
+    if not _BLOCK_START.match(previous):
+        return False
+    if (_LIST_ITEM.match(previous) or previous.lstrip().startswith(">")) and line[:1].isspace():
+        return False
+    return True
+
+
 def _is_title(previous: str, line: str, width: int) -> bool:
     """In a wrapped file without blank lines between blocks (a PDF page's text), a short line without closing
     punctuation followed by a capitalised line is a title or heading, not the start of the next line's sentence:
@@ -175,15 +188,27 @@ def split_sentences(lines: list[str]) -> list[list[Sentence]]:
     width = max((len(ln.rstrip()) for ln in lines), default=0)
     blocks: list[list[tuple[int, str]]] = []
     current: list[tuple[int, str]] = []
+    in_code = False
     for number, text in enumerate(lines, start=1):
+        fence = bool(_FENCE.match(text))
+        if in_code or fence:
+            # Code stays code: each line of a fenced block is a block of its own, never joined into prose.
+            if current:
+                blocks.append(current)
+                current = []
+            if text.strip():
+                blocks.append([(number, text)])
+            in_code = in_code != fence
+            continue
         if not text.strip():
             if current:
                 blocks.append(current)
                 current = []
             continue
-        # In long-line files each line is its own paragraph; in wrapped files a heading,
-        # list item or quote line never joins its neighbours, nor does a title line (see _is_title).
-        if current and (not wrapped or _BLOCK_START.match(text) or _BLOCK_START.match(current[-1][1])
+        # In long-line files each line is its own paragraph. In wrapped files a heading, list item or quote line
+        # starts a block, and only an indented continuation line joins a list item (so a wrapped list item stays
+        # whole); a heading or table row never joins the next line, nor does a title line (see _is_title).
+        if current and (not wrapped or _BLOCK_START.match(text) or _ends_block(current[-1][1], text)
                         or _is_title(current[-1][1], text, width)):
             blocks.append(current)
             current = []

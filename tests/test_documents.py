@@ -453,3 +453,21 @@ def test_citations_carry_their_section_and_retrieval_reads_it(tmp_path: Path, se
     first = a.citations[0]
     assert first.quote == "Activate inspector on the given host and port." and first.section == chunk.section
     assert "cli.md:15 [cli.md > Command-line API > Options > --inspect[=[host:]port]]" in render(a)
+
+
+def test_wrapped_list_items_stay_whole_and_code_stays_code() -> None:
+    from index.sentences import split_sentences
+
+    lines = [
+        "## `fs.existsSync(path)`", "",
+        "* `path` {string|Buffer|URL}", "* Returns: {boolean} true if the path exists,",
+        "  false otherwise.", "",
+        "Returns `true` if the path exists, `false` otherwise. This is a long line of prose",
+        "that wraps onto the next line.", "",
+        "```js", "if (existsSync('/etc/passwd'))", "  console.log('The path exists.');", "```",
+    ]
+    texts = [s.text for block in split_sentences(lines) for s in block]
+    assert "* Returns: {boolean} true if the path exists, false otherwise." in texts
+    assert "* `path` {string|Buffer|URL}" in texts
+    assert "that wraps onto the next line." not in texts  # joined into its sentence
+    assert "if (existsSync('/etc/passwd'))" in texts and "console.log('The path exists.');" in texts
