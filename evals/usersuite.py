@@ -37,12 +37,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from index import SuiteError
-from qa.models import Answer, Citation
+from qa.models import Answer, Citation, display_ref
 
 #: File names pytest collects and ``docqa eval`` accepts (``name.docqa.yaml``, ``name.docqa.yml``, ``name.docqa.jsonl``).
 SUITE_SUFFIXES = (".docqa.yaml", ".docqa.yml", ".docqa.jsonl")
 TURN_FIELDS = ("question", "contains", "matches", "excludes", "cites", "abstain")
-_CITE = re.compile(r"^(?P<file>.*?[^:])(?::p(?P<page>\d+))?(?::(?P<line>\d+))?$")
+#: 'file', 'file:12', 'file:p3:12'; a range as docqa shows it ('file:12-13', 'file:p3:40-p4:2') names its first line.
+_CITE = re.compile(r"^(?P<file>.*?[^:])(?::p(?P<page>\d+))?(?::(?P<line>\d+)(?:-(?:p\d+:)?\d+)?)?$")
 _save_lock = threading.Lock()
 
 
@@ -386,7 +387,8 @@ def turn_from_answer(answer: Answer) -> SuiteTurn:
         contains = [v.value for v in answer.disagreement]
     else:
         contains = [answer.short_answer] if answer.short_answer else []
-    cites = [answer.citations[0].ref] if answer.citations else []
+    first = answer.citations[0] if answer.citations else None
+    cites = [display_ref(first.file, first.line, first.page, first.page_line)] if first is not None else []
     if not contains and not cites:
         raise SuiteError(f"the answer to {answer.question!r} has neither a short answer nor a citation to expect")
     return SuiteTurn(question=answer.question, contains=contains, cites=cites)

@@ -157,6 +157,7 @@ def turn(**fields):
         ({"cites": "report.pdf:13"}, answer("Q?", "x", ("report.pdf:p2:3",)),
          ["no citation of report.pdf:13 (cited: report.pdf:p2:3)"]),
         ({"cites": "report.pdf"}, answer("Q?", "x", ("report.pdf:p2:3",)), []),
+        ({"cites": "report.pdf:p2:3-4"}, answer("Q?", "x", ("report.pdf:p2:3",)), []),
         ({"contains": "x"}, answer("Q?", abstained=True, text="The documents don't say."),
          ["docqa said the documents do not hold the answer (evidence 0.10 < threshold 0.30)"]),
         ({"abstain": True}, answer("Q?", abstained=True, text="The documents don't say."), []),
@@ -164,7 +165,7 @@ def turn(**fields):
          ["expected docqa to say the documents do not hold the answer, but it answered 'Over 140'"]),
     ],
     ids=["contains-normalised", "curly-quote", "contains-all", "regex", "regex-miss", "excludes", "cites-file",
-         "cites-any", "cites-miss", "cites-page", "cites-page-miss", "pdf-needs-page", "cites-pdf-file", "abstained-wrongly", "abstained-rightly", "answered-wrongly"],
+         "cites-any", "cites-miss", "cites-page", "cites-page-miss", "pdf-needs-page", "cites-pdf-file", "cites-range-first-line", "abstained-wrongly", "abstained-rightly", "answered-wrongly"],
 )
 def test_check_turn(fields, got, failures):
     assert check_turn(turn(**fields), got) == failures
@@ -245,3 +246,16 @@ def test_nothing_to_save_is_a_clear_error(tmp_path):
     with pytest.raises(SuiteError, match="ask a question first"):
         append_case(tmp_path / "s.docqa.yaml", [], tmp_path)
     assert not (tmp_path / "s.docqa.yaml").exists()
+
+
+def test_a_line_range_citation_is_saved_as_its_first_line_and_matches_any_line_of_it():
+    from evals.usersuite import turn_from_answer
+
+    cite = Citation(file="cli.md", line=3, last_line=4, quote="a b", start=0, end=5, score=1.0)
+    got = Answer(question="Q?", standalone_question="Q?", text="9229 (cli.md:3-4)", short_answer="9229", citations=[cite],
+                 abstained=False, evidence_score=0.9, threshold=0.3, corpus="/c")
+    saved = turn_from_answer(got)
+    assert saved.cites == ["cli.md:3"]
+    assert check_turn(saved, got) == []
+    assert check_turn(turn(cites="cli.md:4"), got) == [] and check_turn(turn(cites="cli.md:3-4"), got) == []
+    assert check_turn(turn(cites="cli.md:5"), got) == ["no citation of cli.md:5 (cited: cli.md:3-4)"]
