@@ -55,3 +55,12 @@ def test_chunks_never_split_sentences_and_know_their_lines():
     small = chunk_lines(lines, "f.txt", "h", max_chars=100)
     tiny = chunk_lines(lines, "f.txt", "h", max_chars=10)  # each sentence alone, never cut
     assert [c.text for c in tiny] == [s.text for c in small for s in c.sentences]
+
+
+def test_a_wrapped_file_with_a_few_long_table_rows_and_links_is_still_wrapped():
+    from index.sentences import is_wrapped
+
+    prose = ["The inspector listens on the host and port given by the flag, and its", "default port is 9229."] * 30
+    extras = ["| option | meaning |", "| " + "x" * 150 + " |", "[`fs.existsSync()`]: " + "https://nodejs.org/" + "y" * 120]
+    assert is_wrapped(prose + extras)
+    assert not is_wrapped(prose + ["A single paragraph line that is far longer than any wrapped line. " * 3] * 3)
