@@ -62,7 +62,7 @@ def test_tools_ask_follow_up_search_open_source_and_refusals(tmp_path, env):
 
     a = first.structured_content
     assert not first.is_error and a["short_answer"] == "Maria Lopez" and not a["abstained"]
-    assert a["citations"][0] == {"file": "museum.txt", "line": 2, "ref": "museum.txt:2", "quote": "Its founder was Maria Lopez, a shipbuilder.", "restated_in": []}
+    assert a["citations"][0] == {"file": "museum.txt", "line": 2, "last_line": None, "ref": "museum.txt:2", "section": None, "quote": "Its founder was Maria Lopez, a shipbuilder.", "restated_in": []}
     assert "museum.txt:2" in first.content[0].text  # the text content is the same result as JSON
 
     f = follow.structured_content
