@@ -129,7 +129,7 @@ def read_pdf(data: bytes, label: str, max_pages: int) -> PdfText:
     with open_pdf(data, label) as pdf:
         count = len(pdf)
         if count > max_pages:
-            raise DocumentError(f"{count} pages is over the {max_pages}-page limit (raise DOCQA_MAX_PDF_PAGES to index it)")
+            raise DocumentError(f"{count} pages is over the {max_pages}-page limit (split the PDF to index it)")
         lines: list[str] = []
         pages: list[int] = []
         from tqdm import tqdm
