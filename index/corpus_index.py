@@ -27,7 +27,7 @@ from .embedder import Embedder, SentenceTransformerEmbedder
 from .errors import CorpusError, DocumentError
 from .manifest import FileEntry, Manifest, load_manifest, save_manifest
 from .models import Chunk, IndexReport, SkippedFile, search_text
-from .reader import read_text_file
+from .reader import read_file_bytes, text_view
 from .sentence_vectors import SentenceVectors
 from .settings import Settings, load_settings
 from .store import ChromaStore, NumpyStore, VectorStore
@@ -153,15 +153,17 @@ class CorpusIndex:
         unchanged = 0
         for rel, path in found.items():
             try:
-                text = read_text_file(path, rel, settings.max_file_bytes)
+                data = read_file_bytes(path, rel, settings.max_file_bytes)
+                old = files.get(rel)
+                # Hash first: an unchanged file is not decoded or extracted again (a PDF's text layer is costly).
+                if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
+                    unchanged += 1
+                    continue
+                text = text_view(data, rel, path.suffix.lower())
             except DocumentError as exc:
                 reason = str(exc).split(": ", 1)[-1]
                 skipped.append(SkippedFile(file=rel, reason=reason))
                 logger.warning("skipped %s: %s", rel, reason)
-                continue
-            old = files.get(rel)
-            if old is not None and old.sha256 == text.sha256:
-                unchanged += 1
                 continue
             chunks = chunk_lines(text.lines, rel, text.sha256, settings.chunk_max_chars, text.pages)
             if not chunks:

@@ -99,6 +99,11 @@ def read_text_file(path: Path, name: str | None = None, max_bytes: int | None = 
     """Read one file into its text view (decoded text, or a PDF/DOCX/HTML reader's lines); any problem is a
     DocumentError naming the file and the fix."""
     label = name or str(path)
+    return text_view(read_file_bytes(path, label, max_bytes), label, path.suffix.lower())
+
+
+def read_file_bytes(path: Path, label: str, max_bytes: int | None = None) -> bytes:
+    """A file's bytes, within ``max_bytes``; any problem is a DocumentError naming the file and the fix."""
     try:
         if max_bytes is not None:
             size = path.stat().st_size
@@ -106,7 +111,7 @@ def read_text_file(path: Path, name: str | None = None, max_bytes: int | None = 
                 raise DocumentError(
                     f"{label}: {size} bytes is over the {max_bytes}-byte limit (raise DOCQA_MAX_FILE_BYTES to index it)"
                 )
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError as exc:
         raise DocumentError(f"{label}: disappeared while being read") from exc
     except PermissionError as exc:
@@ -115,7 +120,6 @@ def read_text_file(path: Path, name: str | None = None, max_bytes: int | None = 
         raise DocumentError(f"{label}: is a directory, not a file") from exc
     except OSError as exc:
         raise DocumentError(f"{label}: cannot be read ({exc.strerror or exc})") from exc
-    return text_view(data, label, path.suffix.lower())
 
 
 def text_view(data: bytes, label: str, suffix: str) -> TextFile:
