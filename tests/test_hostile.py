@@ -171,11 +171,11 @@ def hostile_corpus(tmp_path: Path) -> Path:
 
 
 def test_hostile_documents_are_skipped_with_reasons_or_indexed_correctly(hostile_corpus: Path, settings, store_kind, monkeypatch, caplog) -> None:
-    real_read = corpus_index_module.read_text_file
+    real_read = corpus_index_module.read_file_bytes
     vanishing = hostile_corpus / "vanishing.txt"
     vanishing.write_bytes(b"Gone before it is read.\n")
 
-    def read(path: Path, name: str | None = None, max_bytes: int | None = None):  # type: ignore[no-untyped-def]
+    def read(path: Path, name: str, max_bytes: int | None = None) -> bytes:
         if path.name == "vanishing.txt":
             path.unlink()  # deleted while indexing runs, between discovery and reading
         if path.name == "locked.txt" and os.access(path, os.R_OK) and os.geteuid() == 0:
@@ -185,7 +185,7 @@ def test_hostile_documents_are_skipped_with_reasons_or_indexed_correctly(hostile
             raise DocumentError(f"{name}: permission denied (make it readable to index it)") from raise_permission
         return real_read(path, name, max_bytes)
 
-    monkeypatch.setattr(corpus_index_module, "read_text_file", read)
+    monkeypatch.setattr(corpus_index_module, "read_file_bytes", read)
     with caplog.at_level(logging.INFO):
         index = CorpusIndex(hostile_corpus, settings, embedder=HashingEmbedder(), store=store_kind)
         report = index.sync()
