@@ -42,6 +42,46 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return (x - mean) / np.sqrt(var + eps) * weight + bias
 
 
+def embed_tokens(w: dict[str, np.ndarray], ids: np.ndarray, type_ids: np.ndarray, eps: float) -> np.ndarray:
+    """BERT's input embeddings (word + position + token type, layer-normed) of a padded id batch."""
+    seq = ids.shape[1]
+    x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:seq][None]
+    x = x + w["embeddings.token_type_embeddings.weight"][type_ids]
+    return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+
+
+def transformer_layers(w: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray, layers: int, heads: int, eps: float) -> np.ndarray:
+    """The first ``layers`` BERT encoder layers over ``x`` (batch, seq, dim); ``mask`` is 1 on real tokens.
+
+    Dense weights in ``w`` are stored transposed (``x @ W``), as ``BertNumpyEncoder.load`` and ``qa.cross`` keep them.
+    """
+    batch, seq, dim = x.shape
+    width = dim // heads
+    neg = np.where(mask[:, None, None, :] > 0, 0.0, np.finfo(np.float32).min).astype(np.float32)
+    scale = np.float32(1.0 / np.sqrt(width))
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+
+        def dense(h: np.ndarray, name: str, p: str = p) -> np.ndarray:
+            out = h.reshape(-1, h.shape[-1]) @ w[p + name + ".weight"] + w[p + name + ".bias"]
+            return out.reshape(batch, seq, -1)
+
+        def split(h: np.ndarray) -> np.ndarray:
+            return h.reshape(batch, seq, heads, width).transpose(0, 2, 1, 3)
+
+        q, k, v = (split(dense(x, f"attention.self.{n}")) for n in ("query", "key", "value"))
+        scores = (q @ k.transpose(0, 1, 3, 2)) * scale + neg
+        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        probs = scores / scores.sum(axis=-1, keepdims=True)
+        ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, seq, dim)
+        x = _layer_norm(dense(ctx, "attention.output.dense") + x, w[p + "attention.output.LayerNorm.weight"],
+                        w[p + "attention.output.LayerNorm.bias"], eps)
+        h = dense(x, "intermediate.dense")
+        h = (0.5 * h * (1.0 + _erf(h / np.float32(np.sqrt(2.0))))).astype(np.float32)
+        x = _layer_norm(dense(h, "output.dense") + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
+    return x
+
+
 class BertNumpyEncoder:
     """Mean-pooled, normalised BERT sentence embeddings computed with numpy from a model folder."""
 
@@ -94,34 +134,8 @@ class BertNumpyEncoder:
         return cls(path, weights, config, max_len, tokenizer)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        w = self._w
-        batch, seq = ids.shape
-        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:seq][None]
-        x = x + w["embeddings.token_type_embeddings.weight"][0]
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self._eps)
-        heads, width = self._heads, self.dim // self._heads
-        neg = np.where(mask[:, None, None, :] > 0, 0.0, np.finfo(np.float32).min).astype(np.float32)
-        scale = np.float32(1.0 / np.sqrt(width))
-        for i in range(self._layers):
-            p = f"encoder.layer.{i}."
-
-            def dense(h: np.ndarray, name: str, p: str = p) -> np.ndarray:
-                out = h.reshape(-1, h.shape[-1]) @ w[p + name + ".weight"] + w[p + name + ".bias"]
-                return out.reshape(batch, seq, -1)
-
-            def split(h: np.ndarray) -> np.ndarray:
-                return h.reshape(batch, seq, heads, width).transpose(0, 2, 1, 3)
-
-            q, k, v = (split(dense(x, f"attention.self.{n}")) for n in ("query", "key", "value"))
-            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + neg
-            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            probs = scores / scores.sum(axis=-1, keepdims=True)
-            ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, seq, self.dim)
-            x = _layer_norm(dense(ctx, "attention.output.dense") + x, w[p + "attention.output.LayerNorm.weight"],
-                            w[p + "attention.output.LayerNorm.bias"], self._eps)
-            h = dense(x, "intermediate.dense")
-            h = (0.5 * h * (1.0 + _erf(h / np.float32(np.sqrt(2.0))))).astype(np.float32)
-            x = _layer_norm(dense(h, "output.dense") + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self._eps)
+        x = embed_tokens(self._w, ids, np.zeros_like(ids), self._eps)
+        x = transformer_layers(self._w, x, mask, self._layers, self._heads, self._eps)
         m = mask[:, :, None].astype(np.float32)
         pooled = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

@@ -143,7 +143,7 @@ class QAEngine:
         indexed = {(c.file, retriever.by_id[c.chunk_id].file_hash) for c in retrieval.chunks}
         lines_of = {f: lines for f, sha in indexed if (lines := self._lines.lines_if_unchanged(f, sha)) is not None}
         candidates = gather_candidates(rewritten.question, retrieval.chunks, retriever, lines_of, self._evidence_vector(rewritten.question, retrieval))
-        scored = self.scorer.score(candidates)
+        scored = self.scorer.score(candidates, rewritten.question)
         return Trace(
             standalone=rewritten.question, rewritten_by=rewritten_by, retrieval=retrieval, retriever=retriever, partners=partners,
             candidates=candidates, evidence=scored.evidence, confidence=scored.confidence, threshold=self.scorer.threshold,

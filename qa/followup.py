@@ -76,6 +76,7 @@ _TOPIC_SWITCH = re.compile(
     r"unrelated(?:ly)?(?:,?\s+but)?|by\s+the\s+way|anyway)\s*[:,;.-]*\s*",
     re.IGNORECASE,
 )
+_CONTEXT = re.compile(r"\s*\(.*\)\s*$")
 _HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
 _QUESTION_WORDS = {
     "Who", "What", "When", "Where", "Which", "Why", "How", "And", "Is", "Was", "Did", "Does", "Do", "The", "In", "On",
@@ -217,5 +218,6 @@ def rewrite(question: str, history: Sequence[Answer]) -> Rewrite:
             return Rewrite(_substitute(body, m, referent, possessive))
 
     if pointer or _THERE.search(body) or _LEADING.match(question) or (not own_names and len(body.split()) <= 4):
-        return Rewrite(f"{body.rstrip('?')}? ({prev})")
+        # The previous question as context, without the context it carried in turn: one level, never nested.
+        return Rewrite(f"{body.rstrip('?')}? ({_CONTEXT.sub('', prev)})")
     return Rewrite(question)

@@ -70,8 +70,9 @@ class EvidenceScorer(Protocol):
     #: extractive answer would abstain and the LLM decides, its own "not in the documents" respected.
     llm_threshold: float
 
-    def score(self, evidence: list[Evidence]) -> Scored:
-        """``evidence`` with ``score`` and ``quotable`` set, best first, and the answer confidence."""
+    def score(self, evidence: list[Evidence], question: str = "") -> Scored:
+        """``evidence`` (the candidates for ``question``, the standalone question searched) with ``score`` and
+        ``quotable`` set, best first, and the answer confidence."""
         ...
 
 
@@ -92,7 +93,7 @@ class RulesScorer:
         self.threshold = threshold
         self.llm_threshold = threshold
 
-    def score(self, evidence: list[Evidence]) -> Scored:
+    def score(self, evidence: list[Evidence], question: str = "") -> Scored:
         out = []
         for e in evidence:
             f = e.features
@@ -175,7 +176,7 @@ class LearnedScorer:
         a = (answer_features(features, z) - self.answer_mean) / self.answer_scale
         return float(1.0 / (1.0 + np.exp(-(a @ self.answer_coef + self.answer_intercept))))
 
-    def score(self, evidence: list[Evidence]) -> Scored:
+    def score(self, evidence: list[Evidence], question: str = "") -> Scored:
         if not evidence:
             return Scored([], 0.0)
         x = np.asarray([e.features for e in evidence], dtype=np.float64)
@@ -188,6 +189,52 @@ class LearnedScorer:
         if self.rules is not None and p < self.threshold and self.rules.score(evidence).confidence >= self.rules.threshold:
             p = self.threshold
         return Scored(out, round(p, 4))
+
+
+class CheckedScorer:
+    """The learned ranker's best ``TOP_K`` candidates read again by the answer checker (``qa.cross``).
+
+    The checker reads the question and each sentence together; its probability is the sentence's score, the
+    checked candidates are ranked by it (the rest follow in the ranker's order, below them), and the confidence is
+    the best one's. The threshold and the generative LLM bar were chosen on dev data by
+    ``python -m evals.train_cross`` and are stored beside the weights.
+    """
+
+    name = "checked"
+    uses_sentence_vectors = True
+    support_ratio = 0.5
+    agreement_share = 0.5
+
+    def __init__(self, path: Path | None = None, threshold: float | None = None) -> None:
+        from .cross import CROSS_WEIGHTS
+
+        self.path = path or CROSS_WEIGHTS
+        self.ranker = LearnedScorer()
+        self.encoder = self.ranker.encoder
+        try:
+            meta = json.loads(self.path.with_suffix(".json").read_text(encoding="utf-8"))
+            stored, llm = float(meta["threshold"]), float(meta["llm_threshold"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(
+                f"the answer checker's threshold file {self.path.with_suffix('.json')} is missing or unreadable ({exc}); "
+                "rebuild it with `python -m evals.train_cross`, or set DOCQA_EVIDENCE=hybrid"
+            ) from exc
+        self.threshold = stored if threshold is None else threshold
+        self.llm_threshold = min(llm, self.threshold)
+
+    def score(self, evidence: list[Evidence], question: str = "") -> Scored:
+        from .cross import TOP_K, load_checker
+
+        ranked = self.ranker.score(evidence, question)
+        if not ranked.evidence or not question:
+            return ranked
+        top, rest = ranked.evidence[:TOP_K], ranked.evidence[TOP_K:]
+        p = 1.0 / (1.0 + np.exp(-load_checker(self.path).logits(question, [e.sentence.text for e in top]).astype(np.float64)))
+        checked = sorted((replace(e, score=float(pi)) for e, pi in zip(top, p, strict=True)), key=lambda e: -e.score)
+        below = float(p.min()) * 0.5
+        top_score = max(ranked.evidence[0].score, 1e-12)
+        rest = [replace(e, score=below * e.score / top_score) for e in rest]
+        return Scored(checked + rest, round(float(p.max()), 4))
 
 
 ScorerFactory = Callable[[Settings], EvidenceScorer]
@@ -224,3 +271,4 @@ def make_scorer(settings: Settings) -> EvidenceScorer:
 register_scorer("rules", lambda s: RulesScorer(0.44 if s.abstain_threshold is None else s.abstain_threshold))
 register_scorer("learned", lambda s: LearnedScorer(threshold=s.abstain_threshold))
 register_scorer("hybrid", lambda s: LearnedScorer(threshold=s.abstain_threshold, rules_vouch=True))
+register_scorer("checked", lambda s: CheckedScorer(threshold=s.abstain_threshold))

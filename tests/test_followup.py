@@ -108,3 +108,11 @@ def test_a_name_in_the_previous_question_is_no_plural_referent():
 def test_a_topic_switch_starts_a_new_chain(marker):
     previous = turn("Who claimed responsibility for the attack?", "IS-K")
     assert rewrite(f"{marker}had the Americans warned Russia?", [previous]).question == "Had the Americans warned Russia?"
+
+
+def test_carried_context_is_one_level_deep_never_nested():
+    first = turn("What did the Taliban pledge?")
+    second = turn(rewrite("And what did it say afterwards?", [first]).question)
+    assert second.standalone_question == "What did it say afterwards? (What did the Taliban pledge?)"
+    third = rewrite("And then?", [first, second]).question
+    assert third == "Then? (What did it say afterwards?)"

@@ -14,7 +14,8 @@ from qa.evidence import Evidence
 from qa.features import FEATURES
 from qa.scorer import LEARNED_WEIGHTS, EvidenceScorer, LearnedScorer, RulesScorer, make_scorer, register_scorer
 
-SCORERS = ["rules", "learned", "hybrid"]
+SCORERS = ["rules", "learned", "hybrid", "checked"]
+QUESTION = "When did the museum open?"
 
 
 def candidate(text: str, **features: float) -> Evidence:
@@ -49,25 +50,25 @@ def test_scorers_satisfy_the_protocol(scorer: EvidenceScorer) -> None:
 def test_the_answering_sentence_ranks_first_and_clears_the_threshold(scorer: EvidenceScorer) -> None:
     weak = candidate("The museum has a cafe.", **(UNRELATED | dict(chunk_rank=0.5, fused_rel=0.6, sent_cos_gap=0.7, sent_cos_rank=0.5)))
     strong = candidate("The museum opened in 1931.", **ANSWERS)
-    scored = scorer.score([weak, strong])
+    scored = scorer.score([weak, strong], QUESTION)
     assert [e.quote for e in scored.evidence] == ["The museum opened in 1931.", "The museum has a cafe."]
     assert scored.confidence >= scorer.threshold
     assert scored.evidence[0].quotable
 
 
 def test_unrelated_candidates_stay_under_the_threshold(scorer: EvidenceScorer) -> None:
-    scored = scorer.score([candidate("Ships float.", **UNRELATED), candidate("Bridges span rivers.", **UNRELATED)])
+    scored = scorer.score([candidate("Ships float.", **UNRELATED), candidate("Bridges span rivers.", **UNRELATED)], QUESTION)
     assert scored.confidence < scorer.threshold
 
 
 def test_no_candidates_means_no_confidence(scorer: EvidenceScorer) -> None:
-    scored = scorer.score([])
+    scored = scorer.score([], QUESTION)
     assert scored.evidence == [] and scored.confidence == 0.0
 
 
 def test_scores_do_not_change_the_candidates_themselves(scorer: EvidenceScorer) -> None:
     e = candidate("The museum opened in 1931.", **ANSWERS)
-    scored = scorer.score([e])
+    scored = scorer.score([e], QUESTION)
     assert scored.evidence[0] is not e and e.score == 0.0
     assert scored.evidence[0].quote == e.quote and scored.evidence[0].features == e.features
 
@@ -87,7 +88,7 @@ def test_the_threshold_setting_overrides_the_stored_one(tmp_path: Path) -> None:
 
 
 def test_an_unknown_scorer_names_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"DOCQA_EVIDENCE=.oracle.*hybrid, learned, rules"):
+    with pytest.raises(ConfigError, match=r"DOCQA_EVIDENCE=.oracle.*checked, hybrid, learned, rules"):
         make_scorer(load_settings(home=tmp_path, evidence="oracle"))
 
 
@@ -108,3 +109,21 @@ def test_a_registered_scorer_is_chosen_by_name(tmp_path: Path) -> None:
     register_scorer("reverse", lambda s: Reverse(0.1))
     scorer = make_scorer(load_settings(home=tmp_path, evidence="reverse"))
     assert isinstance(scorer, Reverse) and scorer.threshold == 0.1
+
+
+def test_the_checker_reads_meaning_the_features_cannot(tmp_path: Path) -> None:
+    """Same features for both candidates: only the checker, reading question and sentence together, tells them apart."""
+    scorer = make_scorer(load_settings(home=tmp_path, evidence="checked"))
+    features = dict(ANSWERS)
+    answer = candidate("The ferry was captained by Sven Aberg for thirty years.", **features)
+    other = candidate("The ferry carried cars and bicycles across the fjord.", **features)
+    scored = scorer.score([other, answer], "Who was the ferry captain?")
+    assert scored.evidence[0].quote == answer.quote
+    assert scored.confidence >= scorer.threshold > scored.evidence[1].score
+
+
+def test_a_missing_checker_says_how_to_rebuild_it(tmp_path: Path) -> None:
+    from qa.scorer import CheckedScorer
+
+    with pytest.raises(ModelError, match=r"python -m evals.train_cross.*DOCQA_EVIDENCE=hybrid"):
+        CheckedScorer(tmp_path / "nope.safetensors")
