@@ -1,6 +1,8 @@
 """The answer checker: a small cross-encoder that reads a question and a candidate sentence together.
 
-Trained by ``python -m evals.train_cross`` (see there for the data). It is the first ``LAYERS`` layers
+An opt-in alternative (``DOCQA_EVIDENCE=checked``), not shipped: it was measured and lost to the default scorer
+on held-out questions (README, "Evidence scorers"). ``python -m evals.train_cross`` trains it into
+``checker_path(home)`` (see there for the data). It is the first ``LAYERS`` layers
 of the evidence encoder, fine-tuned on (question, sentence) pairs, mean-pooled into one logit: "this
 sentence answers this question". The word, position and type embeddings are the evidence encoder's
 own (frozen in training), so ``evidence-cross.safetensors`` holds only the layers, as int8 per output
@@ -19,8 +21,6 @@ from index.bert_numpy import embed_tokens, transformer_layers
 from index.errors import ModelError
 from index.settings import EVIDENCE_ENCODER_DIR
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-CROSS_WEIGHTS = WEIGHTS_DIR / "evidence-cross.safetensors"
 #: Transformer layers of the checker (of the evidence encoder's six).
 LAYERS = 3
 #: Question and sentence together are cut to this many tokens.
@@ -35,7 +35,7 @@ _EMBEDDINGS = ("embeddings.word_embeddings.weight", "embeddings.position_embeddi
 class AnswerChecker:
     """``logits(question, sentences)``: how strongly each sentence answers the question (higher: more)."""
 
-    def __init__(self, path: Path = CROSS_WEIGHTS, encoder_dir: Path = EVIDENCE_ENCODER_DIR) -> None:
+    def __init__(self, path: Path, encoder_dir: Path = EVIDENCE_ENCODER_DIR) -> None:
         from safetensors import safe_open
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
@@ -64,7 +64,7 @@ class AnswerChecker:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(
                 f"the answer checker {path} (or its encoder {encoder_dir}) is missing or unreadable ({exc}); rebuild it "
-                "with `python -m evals.train_cross`, or set DOCQA_EVIDENCE=hybrid"
+                "with `python -m evals.train_cross` (same DOCQA_HOME), or set DOCQA_EVIDENCE=hybrid"
             ) from exc
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.no_padding()
@@ -96,7 +96,37 @@ _checkers: dict[Path, AnswerChecker] = {}
 _lock = threading.Lock()
 
 
-def load_checker(path: Path = CROSS_WEIGHTS) -> AnswerChecker:
+def checker_path(home: Path) -> Path:
+    """Where ``python -m evals.train_cross`` writes the checker for the settings' ``home`` (its threshold beside it)."""
+    return home.expanduser().resolve() / "models" / "evidence-cross.safetensors"
+
+
+def save_checker(layers: dict[str, np.ndarray], head_weight: np.ndarray, head_bias: float, heads: int, eps: float,
+                 path: Path) -> None:
+    """Write a checker: ``layers`` are BertModel ``encoder.layer.N...`` tensors (matrices as torch stores them,
+    output rows first), kept as int8 per output row with a float scale; the rest as float32. Atomic."""
+    from safetensors.numpy import save_file
+
+    tensors: dict[str, np.ndarray] = {}
+    for name, raw in layers.items():
+        value = np.asarray(raw, dtype=np.float32)
+        if value.ndim == 2:  # W ~= q * scale[:, None]
+            scale = np.maximum(np.abs(value).max(axis=1), 1e-12) / 127.0
+            tensors[name + ".q"] = np.round(value / scale[:, None]).astype(np.int8)
+            tensors[name + ".scale"] = scale.astype(np.float32)
+        else:
+            tensors[name] = value.astype(np.float32)
+    tensors["head.weight"] = np.asarray(head_weight, dtype=np.float32).reshape(-1)
+    tensors["head.bias"] = np.asarray([head_bias], dtype=np.float32)
+    count = len({n.split(".")[2] for n in layers if n.startswith("encoder.layer.")})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata={"layers": str(count), "encoder": EVIDENCE_ENCODER_DIR.name,
+                                           "config": json.dumps({"heads": heads, "eps": eps})})
+    tmp.replace(path)
+
+
+def load_checker(path: Path) -> AnswerChecker:
     """The checker at ``path``, loaded once per process."""
     with _lock:
         checker = _checkers.get(path)

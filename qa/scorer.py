@@ -191,36 +191,45 @@ class LearnedScorer:
         return Scored(out, round(p, 4))
 
 
-class CheckedScorer:
-    """The learned ranker's best ``TOP_K`` candidates read again by the answer checker (``qa.cross``).
+class Checker(Protocol):
+    """Reads a question with candidate sentences: one logit each, higher when the sentence answers (``qa.cross``)."""
 
-    The checker reads the question and each sentence together; its probability is the sentence's score, the
-    checked candidates are ranked by it (the rest follow in the ranker's order, below them), and the confidence is
-    the best one's. The threshold and the generative LLM bar were chosen on dev data by
-    ``python -m evals.train_cross`` and are stored beside the weights.
+    def logits(self, question: str, sentences: list[str]) -> np.ndarray: ...
+
+
+class CheckedScorer:
+    """The learned ranker's best ``TOP_K`` candidates read again by the answer checker (``qa.cross``), opt-in.
+
+    Rank key of a checked candidate: ``CHECKER_WEIGHT`` x its checker logit + the log of its ranker softmax share
+    relative to the best (``CHECKER_WEIGHT`` 1 was best of 0, 0.5, 1, 2, 4 on dev data); the unchecked rest
+    follow in the ranker's order. The confidence is the best checker probability among the checked. The checker
+    and its threshold (chosen on dev data) are written by ``python -m evals.train_cross``; it is not shipped
+    because on held-out questions it lost to the hybrid scorer (README, "Evidence scorers").
     """
 
     name = "checked"
     uses_sentence_vectors = True
     support_ratio = 0.5
     agreement_share = 0.5
+    CHECKER_WEIGHT = 1.0
 
-    def __init__(self, path: Path | None = None, threshold: float | None = None) -> None:
-        from .cross import CROSS_WEIGHTS
-
-        self.path = path or CROSS_WEIGHTS
+    def __init__(self, path: Path, threshold: float | None = None, checker: Checker | None = None) -> None:
+        """``path``: the checker's weights (its ``.json`` threshold beside them); ``checker``: use this instead of
+        loading ``path`` (tests)."""
+        self.path = path
         self.ranker = LearnedScorer()
         self.encoder = self.ranker.encoder
         try:
-            meta = json.loads(self.path.with_suffix(".json").read_text(encoding="utf-8"))
+            meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
             stored, llm = float(meta["threshold"]), float(meta["llm_threshold"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(
-                f"the answer checker's threshold file {self.path.with_suffix('.json')} is missing or unreadable ({exc}); "
-                "rebuild it with `python -m evals.train_cross`, or set DOCQA_EVIDENCE=hybrid"
+                f"the answer checker's threshold file {path.with_suffix('.json')} is missing or unreadable ({exc}); "
+                "build the checker with `python -m evals.train_cross` (same DOCQA_HOME), or set DOCQA_EVIDENCE=hybrid"
             ) from exc
         self.threshold = stored if threshold is None else threshold
         self.llm_threshold = min(llm, self.threshold)
+        self._checker = checker
 
     def score(self, evidence: list[Evidence], question: str = "") -> Scored:
         from .cross import TOP_K, load_checker
@@ -228,18 +237,24 @@ class CheckedScorer:
         ranked = self.ranker.score(evidence, question)
         if not ranked.evidence or not question:
             return ranked
+        checker = self._checker or load_checker(self.path)
         top, rest = ranked.evidence[:TOP_K], ranked.evidence[TOP_K:]
-        p = 1.0 / (1.0 + np.exp(-load_checker(self.path).logits(question, [e.sentence.text for e in top]).astype(np.float64)))
-        checked = sorted((replace(e, score=float(pi)) for e, pi in zip(top, p, strict=True)), key=lambda e: -e.score)
-        below = float(p.min()) * 0.5
-        top_score = max(ranked.evidence[0].score, 1e-12)
-        rest = [replace(e, score=below * e.score / top_score) for e in rest]
-        return Scored(checked + rest, round(float(p.max()), 4))
+        logits = np.asarray(checker.logits(question, [e.sentence.text for e in top]), dtype=np.float64)
+        best = max(top[0].score, 1e-12)
+        key = self.CHECKER_WEIGHT * logits + np.log(np.maximum([e.score / best for e in top], 1e-9))
+        rel = np.exp(key - key.max())
+        p = 1.0 / (1.0 + np.exp(-logits))
+        confidence = float(p.max())
+        checked = sorted((replace(e, score=confidence * float(r)) for e, r in zip(top, rel, strict=True)),
+                         key=lambda e: -e.score)
+        below = confidence * float(rel.min()) * 0.5
+        rest = [replace(e, score=below * e.score / best) for e in rest]
+        return Scored(checked + rest, round(confidence, 4))
 
 
 ScorerFactory = Callable[[Settings], EvidenceScorer]
 _FACTORIES: dict[str, ScorerFactory] = {}
-_cache: dict[tuple[str, float | None], EvidenceScorer] = {}
+_cache: dict[tuple[str, float | None, Path], EvidenceScorer] = {}
 _cache_lock = threading.Lock()
 
 
@@ -252,14 +267,14 @@ def register_scorer(name: str, factory: ScorerFactory) -> None:
 
 
 def make_scorer(settings: Settings) -> EvidenceScorer:
-    """The scorer named by ``settings.evidence`` (built once per name and threshold, then shared)."""
+    """The scorer named by ``settings.evidence`` (built once per name, threshold and home, then shared)."""
     name = settings.evidence
     factory = _FACTORIES.get(name)
     if factory is None:
         raise ConfigError(
             f"DOCQA_EVIDENCE={name!r} is not a known evidence scorer; use one of {', '.join(sorted(_FACTORIES))}"
         )
-    key = (name, settings.abstain_threshold)
+    key = (name, settings.abstain_threshold, settings.home)
     with _cache_lock:
         scorer = _cache.get(key)
         if scorer is None:
@@ -271,4 +286,10 @@ def make_scorer(settings: Settings) -> EvidenceScorer:
 register_scorer("rules", lambda s: RulesScorer(0.44 if s.abstain_threshold is None else s.abstain_threshold))
 register_scorer("learned", lambda s: LearnedScorer(threshold=s.abstain_threshold))
 register_scorer("hybrid", lambda s: LearnedScorer(threshold=s.abstain_threshold, rules_vouch=True))
-register_scorer("checked", lambda s: CheckedScorer(threshold=s.abstain_threshold))
+def _checked(settings: Settings) -> EvidenceScorer:
+    from .cross import checker_path
+
+    return CheckedScorer(checker_path(settings.home), threshold=settings.abstain_threshold)
+
+
+register_scorer("checked", _checked)

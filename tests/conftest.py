@@ -90,3 +90,22 @@ def tiny(tmp_path: Path) -> Path:
 @pytest.fixture(params=["numpy", "chroma"])
 def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+def write_checker(path: Path, threshold: float = 0.5) -> Path:
+    """An answer checker file (``qa.cross``) without training: the evidence encoder's first three layers and a
+    seeded random head, written as ``python -m evals.train_cross`` writes one, with its threshold file."""
+    import json
+
+    import numpy as np
+    from safetensors import safe_open
+
+    from index.settings import EVIDENCE_ENCODER_DIR
+    from qa.cross import save_checker
+
+    with safe_open(str(EVIDENCE_ENCODER_DIR / "model.safetensors"), framework="numpy") as f:
+        layers = {k: f.get_tensor(k) for k in f.keys() if k.startswith(("encoder.layer.0.", "encoder.layer.1.", "encoder.layer.2."))}
+    head = np.random.default_rng(0).normal(0.0, 0.2, 384)
+    save_checker(layers, head, 0.1, heads=12, eps=1e-12, path=path)
+    path.with_suffix(".json").write_text(json.dumps({"threshold": threshold, "llm_threshold": threshold / 2}), encoding="utf-8")
+    return path

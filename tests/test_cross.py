@@ -1,4 +1,7 @@
-"""The answer checker (qa.cross): its numpy forward pass, and the near-misses its training makes."""
+"""The answer checker (qa.cross): its file format, its numpy forward pass, and the near-misses its training makes.
+
+The checker is not shipped (it is trained by ``python -m evals.train_cross``), so these tests write one from the
+evidence encoder's own first layers and a random head: the arithmetic is what they check, not what it learned."""
 
 from __future__ import annotations
 
@@ -8,13 +11,37 @@ import numpy as np
 import pytest
 
 from evals.train_cross import near_miss
-from qa.cross import AnswerChecker, load_checker
+from qa.cross import AnswerChecker, checker_path, load_checker
+
+from .conftest import write_checker
 
 SENTENCE = "The granary in Tromsø was rebuilt by Oskar Lind in 1902 after the fire."
 
 
-def test_padding_in_a_batch_does_not_change_a_logit() -> None:
-    checker = load_checker()
+@pytest.fixture
+def checker(tmp_path) -> AnswerChecker:  # type: ignore[no-untyped-def]
+    return load_checker(write_checker(checker_path(tmp_path)))
+
+
+def test_the_checker_file_holds_int8_layers_and_reads_back(checker: AnswerChecker, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from safetensors import safe_open
+
+    from index.settings import EVIDENCE_ENCODER_DIR
+
+    path = checker_path(tmp_path)
+    assert path == tmp_path.resolve() / "models" / "evidence-cross.safetensors"
+    with safe_open(str(path), framework="numpy") as f:
+        assert f.get_tensor("encoder.layer.0.attention.self.query.weight.q").dtype == np.int8
+    with safe_open(str(EVIDENCE_ENCODER_DIR / "model.safetensors"), framework="numpy") as f:
+        original = f.get_tensor("encoder.layer.0.attention.self.query.weight").astype(np.float32)
+    # Stored transposed for x @ W; int8 per output row loses at most half a step of that row's scale.
+    restored = checker._w["encoder.layer.0.attention.self.query.weight"].T
+    step = np.abs(original).max(axis=1, keepdims=True) / 127.0
+    assert np.all(np.abs(restored - original) <= step / 2 + 1e-6)
+    assert checker.layers == 3 and load_checker(path) is checker
+
+
+def test_padding_in_a_batch_does_not_change_a_logit(checker: AnswerChecker) -> None:
     texts = ["Oskar Lind rebuilt it.", SENTENCE, "A much longer sentence about harbours, ferries, bridges and the many roads of the north."]
     together = checker.logits("Who rebuilt the granary?", texts)
     alone = np.concatenate([checker.logits("Who rebuilt the granary?", [t]) for t in texts])
@@ -23,14 +50,13 @@ def test_padding_in_a_batch_does_not_change_a_logit() -> None:
 
 
 @pytest.mark.slow
-def test_the_numpy_checker_computes_what_torch_computes() -> None:
-    """The shipped int8 layers, dequantised, run through transformers' BertModel give the same logits."""
+def test_the_numpy_checker_computes_what_torch_computes(checker: AnswerChecker) -> None:
+    """The int8 layers, dequantised, run through transformers' BertModel give the same logits."""
     torch = pytest.importorskip("torch")
     from transformers import BertConfig, BertModel
 
     from index.settings import EVIDENCE_ENCODER_DIR
 
-    checker = load_checker()
     config = BertConfig.from_pretrained(str(EVIDENCE_ENCODER_DIR), num_hidden_layers=checker.layers)
     model = BertModel(config, add_pooling_layer=False).eval()
     state = {}
@@ -49,7 +75,7 @@ def test_the_numpy_checker_computes_what_torch_computes() -> None:
 def test_a_missing_checker_file_names_the_rebuild_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from index.errors import ModelError
 
-    with pytest.raises(ModelError, match=r"nope.safetensors.*python -m evals.train_cross"):
+    with pytest.raises(ModelError, match=r"nope.safetensors.*python -m evals.train_cross.*DOCQA_EVIDENCE=hybrid"):
         AnswerChecker(tmp_path / "nope.safetensors")
 
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index import Chunk, ConfigError, LineSpan, Sentence, load_settings
 from index.errors import ModelError
 from qa import RetrievedChunk
+from qa.cross import checker_path
 from qa.evidence import Evidence
 from qa.features import FEATURES
-from qa.scorer import LEARNED_WEIGHTS, EvidenceScorer, LearnedScorer, RulesScorer, make_scorer, register_scorer
+from qa.scorer import LEARNED_WEIGHTS, CheckedScorer, EvidenceScorer, LearnedScorer, RulesScorer, make_scorer, register_scorer
 
-SCORERS = ["rules", "learned", "hybrid", "checked"]
+from .conftest import write_checker
+
+SCORERS = ["rules", "learned", "hybrid"]
 QUESTION = "When did the museum open?"
 
 
@@ -111,19 +115,56 @@ def test_a_registered_scorer_is_chosen_by_name(tmp_path: Path) -> None:
     assert isinstance(scorer, Reverse) and scorer.threshold == 0.1
 
 
-def test_the_checker_reads_meaning_the_features_cannot(tmp_path: Path) -> None:
-    """Same features for both candidates: only the checker, reading question and sentence together, tells them apart."""
-    scorer = make_scorer(load_settings(home=tmp_path, evidence="checked"))
-    features = dict(ANSWERS)
-    answer = candidate("The ferry was captained by Sven Aberg for thirty years.", **features)
-    other = candidate("The ferry carried cars and bicycles across the fjord.", **features)
+class FakeChecker:
+    """Logits by sentence text (0 for any other)."""
+
+    def __init__(self, logits: dict[str, float]) -> None:
+        self.by_text = logits
+
+    def logits(self, question: str, sentences: list[str]) -> np.ndarray:
+        return np.asarray([self.by_text.get(s, 0.0) for s in sentences])
+
+
+def checked(tmp_path: Path, logits: dict[str, float], threshold: float = 0.5) -> CheckedScorer:
+    return CheckedScorer(write_checker(checker_path(tmp_path)), threshold=threshold, checker=FakeChecker(logits))
+
+
+def test_the_checker_reorders_what_the_features_cannot_tell_apart(tmp_path: Path) -> None:
+    """Same features for both candidates: the checker, reading question and sentence together, decides."""
+    answer = candidate("The ferry was captained by Sven Aberg for thirty years.", **ANSWERS)
+    other = candidate("The ferry carried cars and bicycles across the fjord.", **ANSWERS)
+    scorer = checked(tmp_path, {answer.quote: 3.0, other.quote: -3.0})
     scored = scorer.score([other, answer], "Who was the ferry captain?")
-    assert scored.evidence[0].quote == answer.quote
-    assert scored.confidence >= scorer.threshold > scored.evidence[1].score
+    assert [e.quote for e in scored.evidence] == [answer.quote, other.quote]
+    assert scored.confidence == pytest.approx(1 / (1 + np.exp(-3.0)), abs=1e-4)
+    assert scored.evidence[0].score == pytest.approx(scored.confidence, abs=1e-4) and scored.evidence[1].score < 0.01
 
 
-def test_a_missing_checker_says_how_to_rebuild_it(tmp_path: Path) -> None:
-    from qa.scorer import CheckedScorer
+def test_the_checker_doubting_every_candidate_abstains(tmp_path: Path) -> None:
+    strong = candidate("The museum opened in 1931.", **ANSWERS)
+    scorer = checked(tmp_path, {strong.quote: -2.0})
+    assert scorer.score([strong], QUESTION).confidence < scorer.threshold
+    # Without a question there is nothing to check: the ranker's own verdict stands.
+    assert scorer.score([strong], "").confidence == LearnedScorer().score([strong]).confidence
 
-    with pytest.raises(ModelError, match=r"python -m evals.train_cross.*DOCQA_EVIDENCE=hybrid"):
-        CheckedScorer(tmp_path / "nope.safetensors")
+
+def test_a_clear_ranker_lead_is_kept_against_a_small_checker_preference(tmp_path: Path) -> None:
+    """The rank key adds the checker logit to the log of the ranker's share: a 1-logit preference does not undo
+    a candidate the ranker puts far behind."""
+    strong = candidate("The museum opened in 1931.", **ANSWERS)
+    weak = candidate("The museum has a cafe.", **(UNRELATED | dict(chunk_rank=0.5, fused_rel=0.6)))
+    scorer = checked(tmp_path, {strong.quote: 0.0, weak.quote: 1.0})
+    assert [e.quote for e in scorer.score([weak, strong], QUESTION).evidence] == [strong.quote, weak.quote]
+
+
+def test_checked_is_chosen_by_the_setting_and_reads_its_threshold(tmp_path: Path) -> None:
+    write_checker(checker_path(tmp_path), threshold=0.37)
+    scorer = make_scorer(load_settings(home=tmp_path, evidence="checked"))
+    assert isinstance(scorer, CheckedScorer) and scorer.threshold == 0.37 and scorer.llm_threshold == 0.185
+    scored = scorer.score([candidate("The museum opened in 1931.", **ANSWERS)], QUESTION)  # the real (random-head) checker
+    assert 0.0 < scored.confidence < 1.0
+
+
+def test_a_missing_checker_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"evidence-cross.json.*python -m evals.train_cross.*DOCQA_EVIDENCE=hybrid"):
+        make_scorer(load_settings(home=tmp_path, evidence="checked"))
