@@ -113,14 +113,23 @@ class LexicalIndex:
         norm = tf + K1 * (1 - B + B * lengths[r] / avgdl)
         weights = self.idf[c] * tf * (K1 + 1) / norm if len(tf) else tf
         # Terms x documents, so one query term is one row: a query sums a few rows.
-        self._matrix = sparse.csr_matrix((weights, (c, r)), shape=(len(vocab), self.n_docs))
+        self.matrix = sparse.csr_matrix((weights, (c, r)), shape=(len(vocab), self.n_docs))
+
+    @classmethod
+    def from_parts(cls, vocab: dict[str, int], idf: np.ndarray, matrix: Any) -> LexicalIndex:
+        """An index from what another one computed (``vocab``, ``idf``, ``matrix``; ``qa.text_stats`` stores them)."""
+        if matrix.shape[0] != len(vocab) or len(idf) != len(vocab):
+            raise ValueError(f"lexical index parts disagree: {len(vocab)} terms, {len(idf)} idf, matrix {matrix.shape}")
+        out = cls.__new__(cls)
+        out.vocab, out.idf, out.matrix, out.n_docs = vocab, idf, matrix, int(matrix.shape[1])
+        return out
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for these query tokens (each distinct token counted once)."""
         ids = sorted({self.vocab[t] for t in query_tokens if t in self.vocab})
         if not ids or not self.n_docs:
             return np.zeros(self.n_docs)
-        return np.asarray(self._matrix[ids].sum(axis=0)).ravel()
+        return np.asarray(self.matrix[ids].sum(axis=0)).ravel()
 
     def top(self, query_tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
         """The ``k`` best documents with a positive score, as (document index, score); ties by document index."""

@@ -10,18 +10,19 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from index import Chunk, Embedder, SentenceVectors, VectorStore, search_text
+from index import Chunk, Embedder, SentenceVectors, VectorStore
 
-from .lexical import LexicalIndex, lexical_tokens
+from .lexical import lexical_tokens
 from .lexicon import equivalents
 from .models import RetrievedChunk
 from .text import content_terms, stem
+from .text_stats import load_or_build
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,10 @@ class HybridRetriever:
 
     def __init__(
         self, chunks: list[Chunk], embedder: Embedder, store: VectorStore, top_k: int, mode: Mode = "hybrid",
-        sentence_vectors: SentenceVectors | None = None,
+        sentence_vectors: SentenceVectors | None = None, stats_path: Path | None = None,
     ) -> None:
-        """``sentence_vectors``: the index's per-sentence vectors (the evidence features' sentence cosine)."""
+        """``sentence_vectors``: the index's per-sentence vectors (the evidence features' sentence cosine);
+        ``stats_path``: where the chunks' text statistics are cached (``qa.text_stats``; None: always built)."""
         if mode not in MODES:
             raise ValueError(f"retrieval mode {mode!r} is not one of {', '.join(MODES)}")
         self.mode = mode
@@ -64,17 +66,13 @@ class HybridRetriever:
         self.by_id: dict[str, Chunk] = {c.id: c for c in chunks}
         self._order: list[str] = [c.id for c in chunks]
         self._position = {cid: i for i, cid in enumerate(self._order)}
-        self._lexical = LexicalIndex([search_text(c) for c in chunks])
-        df: Counter[str] = Counter()
-        for c in chunks:
-            df.update(set(content_terms(c.text)))
-        n = max(len(chunks), 1)
-        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        stats = load_or_build(chunks, stats_path)
+        self._lexical = stats.lexical
+        n = max(stats.n_chunks, 1)
+        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in stats.df.items()}
         self._idf_unknown = math.log(1 + (n + 0.5) / 0.5)
         # Lower-cased words of the corpus: a capitalised word whose lower-case form is common is no name.
-        self.lower_vocab: frozenset[str] = frozenset(
-            w for c in chunks for w in c.text.split() if w.islower()
-        )
+        self.lower_vocab: frozenset[str] = stats.lower_vocab
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term over chunks (unknown terms weigh most)."""
