@@ -33,6 +33,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ import numpy as np
 
 from index import SEEDS_DIR, Settings, load_settings
 from qa import Answer, QAEngine
+from qa.engine import Trace
 from qa.evidence import Evidence
 from qa.features import FEATURES
 from qa.scorer import LEARNED_WEIGHTS, RulesScorer, answer_features
@@ -74,6 +76,35 @@ def _label(e: Evidence, gold: set[tuple[str, int]], patterns: list[re.Pattern[st
     if lines & gold:
         return 1 if holds else -1
     return -1 if holds else 0
+
+
+@dataclass
+class TracedQuestion:
+    """One SQuAD question of the training articles, traced through an engine."""
+
+    split: str  # fit: the first FIT_ARTICLES articles; val: the rest of the TRAIN_ARTICLES
+    question: str
+    file: str
+    trace: Trace
+    gold: set[tuple[str, int]]
+    patterns: list[re.Pattern[str]]
+
+    def label(self, e: Evidence) -> int:
+        """1: ``e`` holds the answer on the gold line, 0: it does not, -1: left out (see ``_label``)."""
+        return _label(e, self.gold, self.patterns)
+
+
+def traced_training_questions(squad: Path, engine: QAEngine) -> Iterator[TracedQuestion]:
+    """Every question about the training articles (never the other 24), asked of ``engine``."""
+    docs = sorted(p.name for p in (squad / "docs").iterdir() if p.suffix == ".txt")
+    fit, val = set(docs[:FIT_ARTICLES]), set(docs[FIT_ARTICLES:TRAIN_ARTICLES])
+    for case in squad_cases(squad):
+        turn = case.turns[0]
+        file, line = turn.evidence[0].rsplit(":", 1)
+        if file in fit or file in val:
+            patterns = [re.compile(p, re.IGNORECASE) for p in turn.expect]
+            yield TracedQuestion("fit" if file in fit else "val", turn.question, file, engine.trace(turn.question),
+                                 {(file, int(line))}, patterns)
 
 
 def _groups_of_cases(engine: QAEngine, cases: list[Case], source: str) -> list[Group]:

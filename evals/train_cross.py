@@ -47,9 +47,9 @@ from qa import Answer, QAEngine, get_engine
 from qa.cross import LAYERS, MAX_TOKENS, TOP_K, checker_path, save_checker
 from qa.text import STOPWORDS
 
-from .runner import DEFAULT_SQUAD, squad_cases
+from .runner import DEFAULT_SQUAD
 from .suite import load_suite
-from .train import FIT_ARTICLES, TRAIN_ARTICLES, _label
+from .train import _label, traced_training_questions
 
 SEEDS_REPEAT = 3
 SYNTHETIC_SHARE = 0.7
@@ -110,24 +110,14 @@ def _article_words(folder: Path) -> dict[str, list[str]]:
 
 
 def _squad_items(squad: Path) -> list[Item]:
-    docs = sorted(p.name for p in (squad / "docs").iterdir() if p.suffix == ".txt")
-    fit, val = set(docs[:FIT_ARTICLES]), set(docs[FIT_ARTICLES:TRAIN_ARTICLES])
     vocab = _article_words(squad / "docs")
-    engine = get_engine(squad / "docs", load_settings())
     items = []
-    for n, case in enumerate(squad_cases(squad), 1):
-        turn = case.turns[0]
-        file, line = turn.evidence[0].rsplit(":", 1)
-        if file not in fit and file not in val:
-            continue
-        tr = engine.trace(turn.question)
-        gold = {(file, int(line))}
-        pats = [re.compile(p, re.IGNORECASE) for p in turn.expect]
-        texts = [e.sentence.text for e in tr.evidence]
-        labels = [_label(e, gold, pats) for e in tr.evidence]
-        items.append(Item("squad-fit" if file in fit else "squad-val", turn.question, texts, labels, True, vocab[file]))
+    for n, tq in enumerate(traced_training_questions(squad, get_engine(squad / "docs", load_settings())), 1):
+        texts = [e.sentence.text for e in tq.trace.evidence]
+        labels = [tq.label(e) for e in tq.trace.evidence]
+        items.append(Item(f"squad-{tq.split}", tq.question, texts, labels, True, vocab[tq.file]))
         if n % 1000 == 0:
-            print(f"  squad: {n} questions", file=sys.stderr)
+            print(f"  squad: {n} training questions", file=sys.stderr)
     return items
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import shutil
 import sys
 import time
@@ -28,8 +27,8 @@ from index import PACKAGED_MODEL, load_settings
 from index.embedder import resolve_model_path
 from index.settings import EVIDENCE_ENCODER_DIR
 
-from .runner import DEFAULT_SQUAD, squad_cases
-from .train import FIT_ARTICLES, TRAIN_ARTICLES, _label
+from .runner import DEFAULT_SQUAD
+from .train import traced_training_questions
 
 #: Files of the packaged model's folder that describe the pipeline (the fine-tune keeps them).
 _CONFIG_FILES = ["modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json"]
@@ -39,26 +38,18 @@ def _pairs(squad: Path) -> tuple[list[tuple[str, str, str | None]], list[tuple[s
     """(question, answer sentence, hard negative) for training; (question, candidates, labels) for validation."""
     from qa import get_engine
 
-    docs = sorted(p.name for p in (squad / "docs").iterdir() if p.suffix == ".txt")
-    fit, val = set(docs[:FIT_ARTICLES]), set(docs[FIT_ARTICLES:TRAIN_ARTICLES])
     engine = get_engine(squad / "docs", load_settings(evidence="rules", evidence_encoder=PACKAGED_MODEL))
     train: list[tuple[str, str, str | None]] = []
     held: list[tuple[str, list[str], list[int]]] = []
-    for case in squad_cases(squad):
-        turn = case.turns[0]
-        file, line = turn.evidence[0].rsplit(":", 1)
-        if file not in fit and file not in val:
-            continue
-        tr = engine.trace(turn.question)
-        gold = {(file, int(line))}
-        pats = [re.compile(p, re.IGNORECASE) for p in turn.expect]
-        if file in fit:
-            pos = [e.sentence.text for e in tr.candidates if _label(e, gold, pats) == 1]
-            neg = [e.sentence.text for e in tr.evidence if _label(e, gold, pats) == 0]
+    for tq in traced_training_questions(squad, engine):
+        tr = tq.trace
+        if tq.split == "fit":
+            pos = [e.sentence.text for e in tr.candidates if tq.label(e) == 1]
+            neg = [e.sentence.text for e in tr.evidence if tq.label(e) == 0]
             if pos:
-                train.append((turn.question, pos[0], neg[0] if neg else None))
+                train.append((tq.question, pos[0], neg[0] if neg else None))
         else:
-            held.append((turn.question, [e.sentence.text for e in tr.candidates], [_label(e, gold, pats) for e in tr.candidates]))
+            held.append((tq.question, [e.sentence.text for e in tr.candidates], [tq.label(e) for e in tr.candidates]))
     return train, held
 
 
