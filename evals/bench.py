@@ -139,10 +139,37 @@ def item_scale(squad_docs: str, copies: str, target: str, cache: str, questions_
     t0 = time.perf_counter()
     QAEngine(reopened).answer("warm up")
     reopen_s = time.perf_counter() - t0
+    added = add_one_file(reopened, corpus / "copy00")
     return {"files": len(index.manifest.files), "index_build_s": round(build_s, 1), "texts_embedded": embedder.misses,
             "embeddings_from_cache": embedder.hits, "engine_load_s": round(load_s, 1),
-            "index_reopen_s": round(index_open_s, 2), "engine_reopen_s": round(reopen_s, 2),
+            "index_reopen_s": round(index_open_s, 2), "engine_reopen_s": round(reopen_s, 2), **added,
             "near_duplicate_pairs": len(index.manifest.duplicates or []), "chunks_indexed": report.chunks_total, **result}
+
+
+def _new_file_text(paragraphs: int = 20) -> str:
+    """``paragraphs`` paragraphs of about 600 characters (one chunk each), unlike any SQuAD text."""
+    out = []
+    for n in range(paragraphs):
+        out.append(" ".join(
+            f"The signal station number {n}-{k} on the Varn coast was rebuilt in {1820 + 7 * n + k} by the engineer "
+            f"Odile Marchetti-{n}, who logged {40 + n * k} storms there before the keepers' guild took it over."
+            for k in range(4)))
+    return "\n\n".join(out) + "\n"
+
+
+def add_one_file(index, folder: Path) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Add one 20-paragraph file to an indexed corpus and sync (timed), then remove it and sync again."""
+    path = folder / "zz-added-by-bench.txt"
+    path.write_text(_new_file_text(), encoding="utf-8")
+    try:
+        t0 = time.perf_counter()
+        report = index.sync(progress=False)
+        seconds = time.perf_counter() - t0
+        chunks = len(index.manifest.files[path.relative_to(index.corpus).as_posix()].chunks)
+    finally:
+        path.unlink()
+        index.sync(progress=False)
+    return {"add_one_file_s": round(seconds, 2), "add_one_file_chunks": chunks, "add_one_file_texts_embedded": report.embedding_calls}
 
 
 def item_recall(squad_docs: str, cache: str, questions_file: str, work: str, configs: str) -> dict[str, object]:
