@@ -169,7 +169,7 @@ def add_one_file(index, folder: Path) -> dict[str, object]:  # type: ignore[no-u
     finally:
         path.unlink()
         index.sync(progress=False)
-    return {"add_one_file_s": round(seconds, 2), "add_one_file_chunks": chunks, "add_one_file_texts_embedded": report.embedding_calls}
+    return {"add_one_file_s": round(seconds, 2), "add_one_file_chunks": chunks, "add_one_file_texts_embedded": report.texts_embedded}
 
 
 def item_recall(squad_docs: str, cache: str, questions_file: str, work: str, configs: str) -> dict[str, object]:

@@ -137,9 +137,9 @@ class CorpusIndex:
             report = self._sync(progress, on_progress, before_cleanup)
         report.seconds = round(time.perf_counter() - started, 3)
         logger.info(
-            "indexed %s: %d new/changed, %d unchanged, %d removed, %d skipped, %d chunks, %d embedded in %.2fs",
+            "indexed %s: %d new/changed, %d unchanged, %d removed, %d skipped, %d chunks, %d texts embedded in %.2fs",
             self.corpus, report.files_indexed, report.files_unchanged, report.files_removed,
-            len(report.skipped), report.chunks_total, report.embedding_calls, report.seconds,
+            len(report.skipped), report.chunks_total, report.texts_embedded, report.seconds,
         )
         return report
 
@@ -182,8 +182,10 @@ class CorpusIndex:
         for rel in removed:
             del files[rel]
 
-        embedding_calls = self._embed_and_store(pending, progress, on_progress)
-        embedding_calls += self._backfill_sentences()
+        embedding_calls, texts_embedded = self._embed_and_store(pending, progress, on_progress)
+        backfill_calls, backfill_texts = self._backfill_sentences()
+        embedding_calls += backfill_calls
+        texts_embedded += backfill_texts
         if pending or removed or self.manifest.duplicates is None:
             self._find_duplicates()
         self.manifest.indexed_at = datetime.now(UTC)
@@ -214,22 +216,24 @@ class CorpusIndex:
             skipped=skipped,
             chunks_total=self.manifest.chunk_count(),
             embedding_calls=embedding_calls,
+            texts_embedded=texts_embedded,
             seconds=0.0,
         )
 
     def _embed_and_store(
         self, pending: dict[str, tuple[FileEntry, list[Chunk]]], progress: bool | None, on_progress: ProgressCallback | None
-    ) -> int:
-        """Embed pending files' chunks in batches, storing each file as soon as its vectors exist."""
+    ) -> tuple[int, int]:
+        """Embed pending files' chunks in batches, storing each file as soon as its vectors exist.
+        Returns (calls to the models, texts embedded)."""
         if not pending:
-            return 0
+            return 0, 0
         from tqdm import tqdm
 
         total = sum(len(c) for _, c in pending.values())
         done = 0
         if on_progress is not None:
             on_progress(0, total)
-        calls = 0
+        calls = texts = 0
         last_save = time.monotonic()
         # Large groups let the model sort texts by length across more of them (less padding): measured in evals.bench.
         batch = max(self.settings.embed_batch_size * EMBED_GROUP_BATCHES, 1)
@@ -255,6 +259,7 @@ class CorpusIndex:
                     sentence_vectors = self.sentence_embedder.embed(sentences)
                     calls += 1
                 calls += 1
+                texts += len(group) + len(sentences)
                 self.sentence_vectors.put([c.id for c in group], [len(c.sentences) for c in group], sentence_vectors)
                 # One store call per group: Chroma's per-call cost (about 80 ms) was most of the pipeline's overhead.
                 self.store.upsert(group, chunk_vectors)
@@ -271,22 +276,24 @@ class CorpusIndex:
                     last_save = time.monotonic()
         finally:
             bar.close()
-        return calls
+        return calls, texts
 
-    def _backfill_sentences(self) -> int:
+    def _backfill_sentences(self) -> tuple[int, int]:
         """Embed the sentences of indexed chunks that have no sentence vectors (an index made before they existed)."""
         missing = [c for f in sorted(self.manifest.files) for c in self.manifest.files[f].chunks if c.id not in self.sentence_vectors]
         if not missing:
-            return 0
+            return 0, 0
         logger.info("embedding the sentences of %d chunks indexed without them", len(missing))
         batch = max(self.settings.embed_batch_size * EMBED_GROUP_BATCHES, 1)
-        calls = 0
+        calls = texts = 0
         for at in range(0, len(missing), batch):
             group = missing[at : at + batch]
-            vectors = self.sentence_embedder.embed([s.text for c in group for s in c.sentences])
+            sentences = [s.text for c in group for s in c.sentences]
+            vectors = self.sentence_embedder.embed(sentences)
             self.sentence_vectors.put([c.id for c in group], [len(c.sentences) for c in group], vectors)
             calls += 1
-        return calls
+            texts += len(sentences)
+        return calls, texts
 
     def _find_duplicates(self) -> None:
         """Recompute the near-duplicate pairs from the stored chunk vectors."""

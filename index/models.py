@@ -73,7 +73,8 @@ class IndexReport(BaseModel):
     files_removed: int = Field(description="Files that disappeared from the corpus and were removed from the index.")
     skipped: list[SkippedFile] = Field(default_factory=list, description="Files skipped, each with its reason.")
     chunks_total: int = Field(description="Chunks in the index after the run.")
-    embedding_calls: int = Field(description="Texts sent to the embedding model in this run (0 when nothing changed).")
+    embedding_calls: int = Field(description="Calls to the embedding models in this run, each a batch (0 when nothing changed).")
+    texts_embedded: int = Field(default=0, description="Texts embedded in this run: new chunks and their sentences (0 when nothing changed).")
     seconds: float = Field(description="Wall time of the run.")
 
 

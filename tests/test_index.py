@@ -34,7 +34,7 @@ def test_unchanged_corpus_makes_no_embedding_call(tiny, settings, store_kind):
     calls = embedder.calls
     again = make_index(tiny, settings, store_kind, embedder).sync()
     assert embedder.calls == calls
-    assert (again.embedding_calls, again.files_unchanged, again.files_indexed) == (0, 3, 0)
+    assert (again.embedding_calls, again.texts_embedded, again.files_unchanged, again.files_indexed) == (0, 0, 3, 0)
 
 
 def test_changed_file_is_reembedded_and_deleted_file_removed(tiny, settings, store_kind):
@@ -47,6 +47,7 @@ def test_changed_file_is_reembedded_and_deleted_file_removed(tiny, settings, sto
     report = index.sync()
     assert (report.files_indexed, report.files_removed, report.files_unchanged) == (1, 1, 1)
     assert embedder.texts_embedded - before == 2  # only the changed file's one chunk, and its one sentence
+    assert (report.texts_embedded, report.embedding_calls) == (2, 1)  # the report counts what the model saw
     assert {c.file for c in index.chunks} == {"museum.txt", "no_newline.md"}
     assert index.store.count() == len(index.chunks)
     assert index.store.ids() == {c.id for c in index.chunks}

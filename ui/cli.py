@@ -133,7 +133,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     print(
         f"indexed {report.corpus}: {report.files_indexed} new/changed, {report.files_unchanged} unchanged, "
         f"{report.files_removed} removed, {len(report.skipped)} skipped; {report.chunks_total} chunks; "
-        f"{report.embedding_calls} embedding calls; {report.seconds:.2f}s"
+        f"{report.texts_embedded} texts embedded in {report.embedding_calls} calls; {report.seconds:.2f}s"
     )
     for s in report.skipped:
         print(f"skipped {s.file}: {s.reason}", file=sys.stderr)
