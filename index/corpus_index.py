@@ -20,9 +20,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from .chunker import chunk_lines
 from .discover import check_corpus, discover
-from .duplicates import find_near_duplicates
+from .duplicates import (
+    CHUNK_MATCH,
+    PREFILTER,
+    centroid,
+    find_near_duplicates,
+    load_centroids,
+    save_centroids,
+    update_near_duplicates,
+)
 from .embedder import Embedder, SentenceTransformerEmbedder
 from .errors import CorpusError, DocumentError
 from .manifest import FileEntry, Manifest, load_manifest, save_manifest
@@ -77,6 +87,7 @@ class CorpusIndex:
         self.dir = index_dir_for(self.corpus, self.settings, self.embedder.name)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._manifest_path = self.dir / "manifest.json"
+        self._centroids_path = self.dir / "centroids.npz"
         self.manifest: Manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
         self.sentence_vectors = SentenceVectors(self.dir / "sentences.npz", self.sentence_embedder.name)
         if store is None or store == "chroma":
@@ -187,7 +198,7 @@ class CorpusIndex:
         embedding_calls += backfill_calls
         texts_embedded += backfill_texts
         if pending or removed or self.manifest.duplicates is None:
-            self._find_duplicates()
+            self._find_duplicates({*pending, *removed})
         self.manifest.indexed_at = datetime.now(UTC)
         self.sentence_vectors.save()
         save_manifest(self._manifest_path, self.manifest)
@@ -295,17 +306,62 @@ class CorpusIndex:
             texts += len(sentences)
         return calls, texts
 
-    def _find_duplicates(self) -> None:
-        """Recompute the near-duplicate pairs from the stored chunk vectors."""
-        ids = {f: [c.id for c in entry.chunks] for f, entry in self.manifest.files.items()}
-        flat = [i for f in sorted(ids) for i in ids[f]]
-        matrix = self.store.vectors(flat)
-        vectors, row = {}, 0
-        for f in sorted(ids):
-            vectors[f] = matrix[row : row + len(ids[f])]
-            row += len(ids[f])
+    def _find_duplicates(self, changed: set[str] | None = None) -> None:
+        """Update the near-duplicate pairs after ``changed`` documents were added, edited or removed: only pairs with
+        one of them are scored again, when the stored centroids cover every other document; otherwise (or with
+        ``changed`` None) every pair is computed from the stored chunk vectors."""
+        files = self.manifest.files
+        key = f"{self.embedder.name}|{self.settings.duplicate_threshold}|{PREFILTER}|{CHUNK_MATCH}|1"
+        fetched: dict[str, np.ndarray] = {}
+
+        def vectors_of(names: list[str]) -> dict[str, np.ndarray]:
+            wanted = [f for f in names if f not in fetched]
+            matrix = self.store.vectors([c.id for f in wanted for c in files[f].chunks])
+            row = 0
+            for f in wanted:
+                fetched[f] = matrix[row : row + len(files[f].chunks)]
+                row += len(files[f].chunks)
+            return {f: fetched[f] for f in names}
+
+        previous = self.manifest.duplicates
+        stored = self._stored_centroids(key, changed) if changed is not None and previous is not None else None
+        if stored is not None and changed is not None and previous is not None:
+            for f, v in vectors_of(sorted(f for f in changed if f in files)).items():
+                stored[f] = centroid(v)
+            self.manifest.duplicates = update_near_duplicates(previous, stored, changed, vectors_of, self.settings.duplicate_threshold)
+            self._save_centroids(key, stored)
+            self._log_duplicates()
+            return
+        vectors = vectors_of(sorted(files))
         self.manifest.duplicates = find_near_duplicates(vectors, self.settings.duplicate_threshold)
-        for pair in self.manifest.duplicates:
+        self._save_centroids(key, {f: centroid(v) for f, v in vectors.items() if len(v)})
+        self._log_duplicates()
+
+    def _stored_centroids(self, key: str, changed: set[str]) -> dict[str, np.ndarray] | None:
+        """The stored centroids of every unchanged document, or None when they do not cover them all."""
+        cached = load_centroids(self._centroids_path, key)
+        if cached is None:
+            return None
+        out: dict[str, np.ndarray] = {}
+        for f, entry in self.manifest.files.items():
+            if f in changed:
+                continue
+            hit = cached.get(f)
+            if hit is None or hit[0] != entry.sha256:
+                logger.info("stored document centroids do not cover %s; comparing every document again", f)
+                return None
+            out[f] = hit[1]
+        return out
+
+    def _save_centroids(self, key: str, centroids: dict[str, np.ndarray]) -> None:
+        files = self.manifest.files
+        try:
+            save_centroids(self._centroids_path, key, {f: (files[f].sha256, c) for f, c in centroids.items()})
+        except OSError as exc:  # only costs a full comparison next time
+            logger.warning("could not store document centroids at %s (%s)", self._centroids_path, exc)
+
+    def _log_duplicates(self) -> None:
+        for pair in self.manifest.duplicates or []:
             logger.info("near-duplicates: %s ~ %s (similarity %.3f)", pair.first, pair.second, pair.similarity)
 
     def duplicate_partners(self) -> dict[str, set[str]]:

@@ -4,15 +4,24 @@ Score of a pair = mean, over the chunks of the smaller document, of the best cos
 any chunk of the other: 1.0 for a copy, high for a sentence-by-sentence paraphrase, low
 for two articles that merely share a topic. Pairs whose document centroids are far
 apart (cosine < ``PREFILTER``) are not compared chunk by chunk, which keeps large
-corpora cheap. Threshold measurement: README "Near-duplicates".
+corpora cheap. After a change, only pairs with a changed document are scored again
+(``update_near_duplicates``), from centroids kept beside the index. Threshold
+measurement: README "Near-duplicates".
 """
 
 from __future__ import annotations
 
-import itertools
+import json
+import logging
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
+
+logger = logging.getLogger(__name__)
 
 #: Centroid cosine under which a pair is not examined (measured max for unrelated SQuAD articles: 0.79).
 PREFILTER = 0.80
@@ -36,19 +45,96 @@ def pair_similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(best.mean()), float((best >= CHUNK_MATCH).mean())
 
 
+def centroid(vectors: np.ndarray) -> np.ndarray:
+    """A document's unit-length mean chunk vector (what the ``PREFILTER`` compares)."""
+    c = vectors.mean(axis=0)
+    return c / max(float(np.linalg.norm(c)), 1e-12)
+
+
+def _pair(a: str, b: str, va: np.ndarray, vb: np.ndarray, threshold: float) -> DuplicatePair | None:
+    sim, share = pair_similarity(va, vb)
+    if sim < threshold:
+        return None
+    first, second = sorted((a, b))
+    return DuplicatePair(first=first, second=second, similarity=round(sim, 4), matched_share=round(share, 4))
+
+
+def _ordered(pairs: list[DuplicatePair]) -> list[DuplicatePair]:
+    return sorted(pairs, key=lambda p: (-p.similarity, p.first, p.second))
+
+
 def find_near_duplicates(vectors: dict[str, np.ndarray], threshold: float) -> list[DuplicatePair]:
-    """Every pair of documents scoring at least ``threshold``, most similar first."""
+    """Every pair of documents scoring at least ``threshold``, most similar first (then by name)."""
     files = sorted(f for f, v in vectors.items() if len(v))
     if len(files) < 2:
         return []
-    centroids = np.stack([vectors[f].mean(axis=0) for f in files])
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    close = centroids @ centroids.T
-    pairs = []
-    for i, j in itertools.combinations(range(len(files)), 2):
-        if close[i, j] < PREFILTER:
-            continue
-        sim, share = pair_similarity(vectors[files[i]], vectors[files[j]])
-        if sim >= threshold:
-            pairs.append(DuplicatePair(first=files[i], second=files[j], similarity=round(sim, 4), matched_share=round(share, 4)))
-    return sorted(pairs, key=lambda p: -p.similarity)
+    centroids = np.stack([centroid(vectors[f]) for f in files])
+    close = np.triu(centroids @ centroids.T >= PREFILTER, k=1)
+    pairs = [_pair(files[i], files[j], vectors[files[i]], vectors[files[j]], threshold) for i, j in zip(*np.nonzero(close), strict=True)]
+    return _ordered([p for p in pairs if p is not None])
+
+
+def update_near_duplicates(previous: list[DuplicatePair], centroids: dict[str, np.ndarray], changed: set[str],
+                           vectors_of: Callable[[list[str]], dict[str, np.ndarray]], threshold: float) -> list[DuplicatePair]:
+    """What ``find_near_duplicates`` returns for the current documents, recomputing only pairs with a changed one.
+
+    ``previous``: the pairs before the change; ``centroids``: every current document's ``centroid``; ``changed``:
+    documents added, edited or removed since; ``vectors_of``: chunk vectors of the named documents (asked only
+    for changed documents and the ones whose centroids come close to them).
+    """
+    kept = [p for p in previous if p.first not in changed and p.second not in changed]
+    fresh = sorted(f for f in changed if f in centroids)
+    if not fresh or len(centroids) < 2:
+        return _ordered(kept)
+    files = sorted(centroids)
+    matrix = np.stack([centroids[f] for f in files])
+    candidates: set[tuple[str, str]] = set()
+    for f in fresh:
+        for i in np.flatnonzero(matrix @ centroids[f] >= PREFILTER):
+            if files[i] != f:
+                candidates.add((min(f, files[i]), max(f, files[i])))
+    if not candidates:
+        return _ordered(kept)
+    vectors = vectors_of(sorted({f for pair in candidates for f in pair}))
+    pairs = [_pair(a, b, vectors[a], vectors[b], threshold) for a, b in sorted(candidates)]
+    return _ordered(kept + [p for p in pairs if p is not None])
+
+
+def load_centroids(path: Path, key: str) -> dict[str, tuple[str, np.ndarray]] | None:
+    """Stored centroids (document -> (content hash, centroid)) made under ``key``; None when absent, stale or
+    unreadable (the caller then computes every pair again)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if z["key"].tobytes().decode() != key:
+                return None
+            names, hashes = json.loads(z["names"].tobytes().decode()), json.loads(z["hashes"].tobytes().decode())
+            matrix = z["centroids"]
+            if not (len(names) == len(hashes) == len(matrix)):
+                raise ValueError("names, hashes and centroids differ in length")
+            return {n: (h, matrix[i]) for i, (n, h) in enumerate(zip(names, hashes, strict=True))}
+    except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+        logger.warning("document centroids %s are unreadable (%s); comparing every document again", path, exc)
+        return None
+
+
+def save_centroids(path: Path, key: str, centroids: dict[str, tuple[str, np.ndarray]]) -> None:
+    """Write atomically (arrays and JSON text only)."""
+    names = sorted(centroids)
+    dim = len(next(iter(centroids.values()))[1]) if centroids else 0
+    arrays = {
+        "key": np.frombuffer(key.encode(), dtype=np.uint8),
+        "names": np.frombuffer(json.dumps(names).encode(), dtype=np.uint8),
+        "hashes": np.frombuffer(json.dumps([centroids[n][0] for n in names]).encode(), dtype=np.uint8),
+        "centroids": np.stack([centroids[n][1] for n in names]) if names else np.zeros((0, dim), dtype=np.float32),
+    }
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
