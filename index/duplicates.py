@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
+
+from .atomic import save_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -129,12 +130,4 @@ def save_centroids(path: Path, key: str, centroids: dict[str, tuple[str, np.ndar
         "hashes": np.frombuffer(json.dumps([centroids[n][0] for n in names]).encode(), dtype=np.uint8),
         "centroids": np.stack([centroids[n][1] for n in names]) if names else np.zeros((0, dim), dtype=np.float32),
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    save_arrays(path, arrays)

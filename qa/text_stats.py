@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from index import Chunk, search_text
+from index.atomic import save_arrays
 
 from .lexical import LexicalIndex, lexical_tokens
 from .text import content_terms
@@ -82,15 +82,7 @@ def save(stats: TextStats, key: str, path: Path) -> None:
         "n_chunks": np.asarray([stats.n_chunks], dtype=np.int64),
         "lower": _join(sorted(stats.lower_vocab)),
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    save_arrays(path, arrays)
 
 
 def load(path: Path, key: str) -> TextStats | None:
