@@ -324,12 +324,13 @@ class CorpusIndex:
             texts += len(sentences)
         return calls, texts
 
-    def _find_duplicates(self, changed: set[str] | None = None) -> None:
+    def _find_duplicates(self, changed: set[str]) -> None:
         """Update the near-duplicate pairs after ``changed`` documents were added, edited or removed: only pairs with
-        one of them are scored again, when the stored centroids cover every other document; otherwise (or with
-        ``changed`` None) every pair is computed from the stored chunk vectors."""
+        one of them are scored again when the stored centroids cover every other document; otherwise every pair is
+        computed from the stored chunk vectors."""
         files = self.manifest.files
-        key = f"{self.embedder.name}|{self.settings.duplicate_threshold}|{PREFILTER}|{CHUNK_MATCH}|1"
+        # The index folder is already per embedding model; the key holds what else decides the pairs.
+        key = f"{self.settings.duplicate_threshold}|{PREFILTER}|{CHUNK_MATCH}|1"
         fetched: dict[str, np.ndarray] = {}
 
         def vectors_of(names: list[str]) -> dict[str, np.ndarray]:
@@ -342,18 +343,19 @@ class CorpusIndex:
             return {f: fetched[f] for f in names}
 
         previous = self.manifest.duplicates
-        stored = self._stored_centroids(key, changed) if changed is not None and previous is not None else None
-        if stored is not None and changed is not None and previous is not None:
+        stored = self._stored_centroids(key, changed) if previous is not None else None
+        if previous is not None and stored is not None:
             for f, v in vectors_of(sorted(f for f in changed if f in files)).items():
                 stored[f] = centroid(v)
-            self.manifest.duplicates = update_near_duplicates(previous, stored, changed, vectors_of, self.settings.duplicate_threshold)
-            self._save_centroids(key, stored)
-            self._log_duplicates()
-            return
-        vectors = vectors_of(sorted(files))
-        self.manifest.duplicates = find_near_duplicates(vectors, self.settings.duplicate_threshold)
-        self._save_centroids(key, {f: centroid(v) for f, v in vectors.items() if len(v)})
-        self._log_duplicates()
+            pairs = update_near_duplicates(previous, stored, changed, vectors_of, self.settings.duplicate_threshold)
+        else:
+            vectors = vectors_of(sorted(files))
+            pairs = find_near_duplicates(vectors, self.settings.duplicate_threshold)
+            stored = {f: centroid(v) for f, v in vectors.items() if len(v)}
+        self.manifest.duplicates = pairs
+        self._save_centroids(key, stored)
+        for pair in pairs:
+            logger.info("near-duplicates: %s ~ %s (similarity %.3f)", pair.first, pair.second, pair.similarity)
 
     def _stored_centroids(self, key: str, changed: set[str]) -> dict[str, np.ndarray] | None:
         """The stored centroids of every unchanged document, or None when they do not cover them all."""
@@ -377,10 +379,6 @@ class CorpusIndex:
             save_centroids(self._centroids_path, key, {f: (files[f].sha256, c) for f, c in centroids.items()})
         except OSError as exc:  # only costs a full comparison next time
             logger.warning("could not store document centroids at %s (%s)", self._centroids_path, exc)
-
-    def _log_duplicates(self) -> None:
-        for pair in self.manifest.duplicates or []:
-            logger.info("near-duplicates: %s ~ %s (similarity %.3f)", pair.first, pair.second, pair.similarity)
 
     def duplicate_partners(self) -> dict[str, set[str]]:
         """File -> the files that are near-duplicates of it."""
