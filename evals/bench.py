@@ -185,6 +185,23 @@ def item_add_one(corpus: str) -> dict[str, object]:
     return {"index_open_s": round(time.perf_counter() - t0, 2), **add_one_file(index)}
 
 
+def item_open(corpus: str, questions_file: str) -> dict[str, object]:
+    """Open an indexed corpus as a restarted process does (index, engine, first answer), then warm latency and RSS."""
+    from index import CorpusIndex, load_settings
+    from qa import QAEngine
+
+    questions = json.loads(Path(questions_file).read_text())
+    t0 = time.perf_counter()
+    index = CorpusIndex(Path(corpus), load_settings())
+    t1 = time.perf_counter()
+    engine = QAEngine(index)
+    t2 = time.perf_counter()
+    engine.answer(questions[0])
+    t3 = time.perf_counter()
+    return {"chunks": index.manifest.chunk_count(), "index_open_s": round(t1 - t0, 3), "engine_open_s": round(t2 - t1, 3),
+            "first_answer_s": round(t3 - t2, 2), **_latency(engine, questions)}
+
+
 def item_recall(squad_docs: str, cache: str, questions_file: str, work: str, configs: str) -> dict[str, object]:
     """recall@10 of Chroma HNSW vs exact search on real chunk embeddings, replicated to 10k and 100k vectors."""
     from index import CorpusIndex, load_settings
@@ -253,7 +270,7 @@ def item_extraction(squad_docs: str, work: str) -> dict[str, object]:
 
 
 ITEMS: dict[str, Callable[..., dict[str, object]]] = {
-    "indexing": item_indexing, "latency": item_latency, "scale": item_scale, "add_one": item_add_one, "recall": item_recall,
+    "indexing": item_indexing, "latency": item_latency, "scale": item_scale, "add_one": item_add_one, "open": item_open, "recall": item_recall,
     "extraction": item_extraction,
 }
 
@@ -329,7 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         results["cold_start_seeds"] = _cold_start(SEEDS_DIR, home)
         cache = str(args.cache or Path(tmp) / "embeddings.npz")
         if args.copies:
-            results["latency_100k"] = _child("scale", [str(squad_docs), str(args.copies), str(Path(tmp) / "big"), cache, str(qfile)], home)
+            big = Path(tmp) / "big"
+            results["latency_100k"] = _child("scale", [str(squad_docs), str(args.copies), str(big), cache, str(qfile)], home)
+            results["open_100k"] = _child("open", [str(big), str(qfile)], home)
+            results["cold_start_100k"] = _cold_start(big, home)
         configs = [{"vectors": 10_000}, {"vectors": 10_000, "search_ef": SEARCH_EF}, {"vectors": 100_000},
                    {"vectors": 100_000, "search_ef": 400}, {"vectors": 100_000, "search_ef": SEARCH_EF},
                    {"vectors": 100_000, "M": 32, "construction_ef": 400},

@@ -1,5 +1,6 @@
 """Documents -> chunks with exact line positions -> vectors in Chroma."""
 
+from .catalog import Catalog, FileEntry, FileInfo
 from .chunker import chunk_lines
 from .corpus_index import CorpusIndex
 from .discover import check_corpus, discover, resolve_inside
@@ -22,13 +23,16 @@ from .reader import DOCUMENT_KINDS, TextFile, line_of_page, page_of, read_text_f
 from .sentence_vectors import SentenceVectors
 from .sentences import split_sentences
 from .settings import PACKAGED_MODEL, SEEDS_DIR, Settings, load_settings
+from .snapshot import ChunkSnapshot
 from .store import ChromaStore, NumpyStore, VectorStore
 
 __all__ = [
     "PACKAGED_MODEL",
     "SEEDS_DIR",
+    "Catalog",
     "ChromaStore",
     "Chunk",
+    "ChunkSnapshot",
     "ConfigError",
     "CorpusError",
     "CorpusIndex",
@@ -36,6 +40,8 @@ __all__ = [
     "DocumentError",
     "DuplicatePair",
     "Embedder",
+    "FileEntry",
+    "FileInfo",
     "HashingEmbedder",
     "IndexReport",
     "IndexStateError",

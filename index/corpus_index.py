@@ -1,10 +1,10 @@
 """A corpus folder and its on-disk index: incremental, content-hash keyed, crash-safe.
 
-Chunk records (with line positions) live in a manifest next to the vector store; vectors
-live in the store. The order of writes makes an interrupted run harmless: a file's old
-vectors are deleted and its new ones added *before* the manifest records the new
-version, so the next run sees the file as changed and redoes it, and any vector that
-no manifest entry owns is deleted as an orphan.
+Chunk records (with line positions) live in the index's catalog (``index.sqlite``) next to
+the vector store; vectors live in the store. The order of writes makes an interrupted run
+harmless: a file's new vectors are added *before* the catalog records the new version (one
+transaction), so the next run sees the file as changed and redoes it, and any vector or
+chunk row that no file version owns is deleted at the end of every run.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .catalog import FileEntry
 from .chunker import chunk_lines
 from .discover import check_corpus, discover
 from .duplicates import (
     CHUNK_MATCH,
     PREFILTER,
+    DuplicatePair,
     centroid,
     find_near_duplicates,
     load_centroids,
@@ -35,16 +37,16 @@ from .duplicates import (
 )
 from .embedder import Embedder, SentenceTransformerEmbedder
 from .errors import CorpusError, DocumentError
-from .manifest import FileEntry, Manifest, load_manifest, save_manifest
+from .manifest import Manifest, open_manifest
 from .models import Chunk, IndexReport, SkippedFile, search_text
 from .reader import read_file_bytes, text_view
 from .sentence_vectors import SentenceVectors
 from .settings import Settings, load_settings
+from .snapshot import ChunkSnapshot
 from .store import ChromaStore, NumpyStore, VectorStore
 
 logger = logging.getLogger(__name__)
 
-_SAVE_EVERY_S = 5.0
 #: Model batches per embedding call while indexing.
 EMBED_GROUP_BATCHES = 16
 
@@ -86,12 +88,10 @@ class CorpusIndex:
         )
         self.dir = index_dir_for(self.corpus, self.settings, self.embedder.name)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._manifest_path = self.dir / "manifest.json"
         self._centroids_path = self.dir / "centroids.npz"
-        # Taken before reading: a file replaced after that no longer matches, so the next sync reads it again.
-        self._loaded: tuple[object, ...] | None = self._on_disk()
-        self.manifest: Manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
-        self.sentence_vectors = SentenceVectors(self.dir / "sentences.npz", self.sentence_embedder.name)
+        self.manifest: Manifest = open_manifest(self.dir, str(self.corpus), self.embedder.name, self.sentence_embedder.name)
+        self.catalog = self.manifest.catalog
+        self.sentence_vectors = SentenceVectors(self.catalog, self.sentence_embedder.name)
         if store is None or store == "chroma":
             collection = "docqa-" + self.dir.name.rsplit("-", 1)[-1]
             self.store: VectorStore = ChromaStore(
@@ -107,24 +107,17 @@ class CorpusIndex:
     # ------------------------------------------------------------------ reading
     @property
     def chunks(self) -> list[Chunk]:
-        """Every indexed chunk, ordered by file then position."""
-        return [c for f in sorted(self.manifest.files) for c in self.manifest.files[f].chunks]
+        """Every indexed chunk, ordered by file then position (reads them all; answering uses ``snapshot()``)."""
+        return self.catalog.all_chunks()
+
+    def snapshot(self) -> ChunkSnapshot:
+        """The current chunks as a reader sees them: their order now, their text when asked for."""
+        return ChunkSnapshot.from_catalog(self.catalog)
 
     @property
     def is_built(self) -> bool:
         """True once at least one file has been indexed."""
-        return bool(self.manifest.files)
-
-    def _on_disk(self) -> tuple[object, ...]:
-        """Identity of the manifest and sentence-vector files as they are now (inode, size, mtime; None if absent)."""
-        out: list[object] = []
-        for path in (self._manifest_path, self.dir / "sentences.npz"):
-            try:
-                st = path.stat()
-                out.append((st.st_ino, st.st_size, st.st_mtime_ns))
-            except FileNotFoundError:
-                out.append(None)
-        return tuple(out)
+        return self.catalog.chunk_count() > 0
 
     # ------------------------------------------------------------------ writing
     @contextmanager
@@ -154,16 +147,8 @@ class CorpusIndex:
         Raises CorpusError when the corpus holds nothing indexable.
         """
         started = time.perf_counter()
-        with self._lock():
-            # Another process may have synced while we waited for the lock: read the files again unless they are
-            # the very ones this object last read or wrote (at 100k chunks, reading them takes over 10 s).
-            if self._loaded is None or self._loaded != self._on_disk():
-                self._loaded = self._on_disk()
-                self.manifest = load_manifest(self._manifest_path, str(self.corpus), self.embedder.name)
-                self.sentence_vectors = SentenceVectors(self.dir / "sentences.npz", self.sentence_embedder.name)
-            self._loaded = None  # until this run has saved, memory may differ from the files
+        with self._lock():  # the catalog is read afresh under the lock: another process may have synced meanwhile
             report = self._sync(progress, on_progress, before_cleanup)
-            self._loaded = self._on_disk()
         report.seconds = round(time.perf_counter() - started, 3)
         logger.info(
             "indexed %s: %d new/changed, %d unchanged, %d removed, %d skipped, %d chunks, %d texts embedded in %.2fs",
@@ -177,15 +162,15 @@ class CorpusIndex:
     ) -> IndexReport:
         settings = self.settings
         found, skipped = discover(self.corpus, settings.extension_set, exclude=settings.home)
-        files = self.manifest.files
+        catalog = self.catalog
+        hashes = catalog.hashes()
         pending: dict[str, tuple[FileEntry, list[Chunk]]] = {}
         unchanged = 0
         for rel, path in found.items():
             try:
                 data = read_file_bytes(path, rel, settings.max_file_bytes)
-                old = files.get(rel)
                 # Hash first: an unchanged file is not decoded or extracted again (a PDF's text layer is costly).
-                if old is not None and old.sha256 == hashlib.sha256(data).hexdigest():
+                if hashes.get(rel) == hashlib.sha256(data).hexdigest():
                     unchanged += 1
                     continue
                 text = text_view(data, rel, path.suffix.lower())
@@ -205,30 +190,25 @@ class CorpusIndex:
             pending[rel] = (entry, chunks)
 
         indexable = set(found) - {s.file for s in skipped}
-        removed = [rel for rel in files if rel not in indexable]
-        # Vectors of removed and changed files stay until the new snapshot is saved (see ``sync``).
-        stale = [c.id for rel in [*removed, *pending] if rel in files for c in files[rel].chunks]
-        for rel in removed:
-            del files[rel]
-
+        removed = sorted(rel for rel in hashes if rel not in indexable)
+        # Vectors and chunk rows of removed and changed files stay until the new snapshot is in use (see ``sync``).
+        stale = [i for ids in catalog.chunk_ids_of([r for r in [*removed, *pending] if r in hashes]).values() for i in ids]
         embedding_calls, texts_embedded = self._embed_and_store(pending, progress, on_progress)
+        if removed:  # after embedding: a run that fails part-way leaves them for the next run to report
+            catalog.remove_files(removed)
         backfill_calls, backfill_texts = self._backfill_sentences()
         embedding_calls += backfill_calls
         texts_embedded += backfill_texts
-        if pending or removed or self.manifest.duplicates is None:
-            self._find_duplicates({*pending, *removed})
-        self.manifest.indexed_at = datetime.now(UTC)
-        self.sentence_vectors.save()
-        save_manifest(self._manifest_path, self.manifest)
+        pairs = self._find_duplicates({*pending, *removed}) if pending or removed or catalog.duplicates is None else catalog.duplicates
+        catalog.set_duplicates(pairs, indexed_at=datetime.now(UTC))
         if before_cleanup is not None:
             before_cleanup()
-        current = {c.id for entry in files.values() for c in entry.chunks}
+        current = catalog.current_ids()
         self.store.delete_ids([i for i in stale if i not in current])
-        if len(self.sentence_vectors) != len(current):
-            self.sentence_vectors.keep_only(current)
-            self.sentence_vectors.save()
-        self._drop_orphans()
-        if not files:
+        if catalog.stored_chunk_rows() != len(current) or catalog.sentence_vector_count() > len(current):
+            catalog.drop_unowned()
+        self._drop_orphans(current)
+        if not current:
             kinds = "/".join(sorted(settings.extension_set))
             detail = "; ".join(f"{s.file}: {s.reason}" for s in skipped[:5])
             raise CorpusError(
@@ -243,7 +223,7 @@ class CorpusIndex:
             files_unchanged=unchanged,
             files_removed=len(removed),
             skipped=skipped,
-            chunks_total=self.manifest.chunk_count(),
+            chunks_total=len(current),
             embedding_calls=embedding_calls,
             texts_embedded=texts_embedded,
             seconds=0.0,
@@ -263,7 +243,6 @@ class CorpusIndex:
         if on_progress is not None:
             on_progress(0, total)
         calls = texts = 0
-        last_save = time.monotonic()
         # Large groups let the model sort texts by length across more of them (less padding): measured in evals.bench.
         batch = max(self.settings.embed_batch_size * EMBED_GROUP_BATCHES, 1)
         queue = [(rel, entry, chunks) for rel, (entry, chunks) in pending.items()]
@@ -292,31 +271,28 @@ class CorpusIndex:
                 self.sentence_vectors.put([c.id for c in group], [len(c.sentences) for c in group], sentence_vectors)
                 # One store call per group: Chroma's per-call cost (about 80 ms) was most of the pipeline's overhead.
                 self.store.upsert(group, chunk_vectors)
-                for rel, entry, _ in buffer:
-                    self.manifest.files[rel] = entry
+                # Recorded only now that their vectors are stored, in one transaction.
+                self.catalog.put_files({rel: entry for rel, entry, _ in buffer})
                 bar.update(size)
                 done += size
                 if on_progress is not None:
                     on_progress(done, total)
                 buffer, size = [], 0
-                if time.monotonic() - last_save > _SAVE_EVERY_S:
-                    self.sentence_vectors.save()
-                    save_manifest(self._manifest_path, self.manifest)
-                    last_save = time.monotonic()
         finally:
             bar.close()
         return calls, texts
 
     def _backfill_sentences(self) -> tuple[int, int]:
         """Embed the sentences of indexed chunks that have no sentence vectors (an index made before they existed)."""
-        missing = [c for f in sorted(self.manifest.files) for c in self.manifest.files[f].chunks if c.id not in self.sentence_vectors]
-        if not missing:
+        lacking = self.catalog.lacking_sentence_vectors()
+        if not lacking:
             return 0, 0
-        logger.info("embedding the sentences of %d chunks indexed without them", len(missing))
+        logger.info("embedding the sentences of %d chunks indexed without them", len(lacking))
         batch = max(self.settings.embed_batch_size * EMBED_GROUP_BATCHES, 1)
         calls = texts = 0
-        for at in range(0, len(missing), batch):
-            group = missing[at : at + batch]
+        for at in range(0, len(lacking), batch):
+            got = self.catalog.chunks(lacking[at : at + batch])
+            group = [got[i] for i in lacking[at : at + batch]]
             sentences = [s.text for c in group for s in c.sentences]
             vectors = self.sentence_embedder.embed(sentences)
             self.sentence_vectors.put([c.id for c in group], [len(c.sentences) for c in group], vectors)
@@ -324,26 +300,27 @@ class CorpusIndex:
             texts += len(sentences)
         return calls, texts
 
-    def _find_duplicates(self, changed: set[str]) -> None:
+    def _find_duplicates(self, changed: set[str]) -> list[DuplicatePair]:
         """Update the near-duplicate pairs after ``changed`` documents were added, edited or removed: only pairs with
         one of them are scored again when the stored centroids cover every other document; otherwise every pair is
         computed from the stored chunk vectors."""
-        files = self.manifest.files
+        files = self.catalog.hashes()
         # The index folder is already per embedding model; the key holds what else decides the pairs.
         key = f"{self.settings.duplicate_threshold}|{PREFILTER}|{CHUNK_MATCH}|1"
         fetched: dict[str, np.ndarray] = {}
 
         def vectors_of(names: list[str]) -> dict[str, np.ndarray]:
             wanted = [f for f in names if f not in fetched]
-            matrix = self.store.vectors([c.id for f in wanted for c in files[f].chunks])
+            ids = self.catalog.chunk_ids_of(wanted)
+            matrix = self.store.vectors([i for f in wanted for i in ids[f]])
             row = 0
             for f in wanted:
-                fetched[f] = matrix[row : row + len(files[f].chunks)]
-                row += len(files[f].chunks)
+                fetched[f] = matrix[row : row + len(ids[f])]
+                row += len(ids[f])
             return {f: fetched[f] for f in names}
 
-        previous = self.manifest.duplicates
-        stored = self._stored_centroids(key, changed) if previous is not None else None
+        previous = self.catalog.duplicates
+        stored = self._stored_centroids(key, changed, files) if previous is not None else None
         if previous is not None and stored is not None:
             for f, v in vectors_of(sorted(f for f in changed if f in files)).items():
                 stored[f] = centroid(v)
@@ -352,47 +329,46 @@ class CorpusIndex:
             vectors = vectors_of(sorted(files))
             pairs = find_near_duplicates(vectors, self.settings.duplicate_threshold)
             stored = {f: centroid(v) for f, v in vectors.items() if len(v)}
-        self.manifest.duplicates = pairs
-        self._save_centroids(key, stored)
+        self._save_centroids(key, stored, files)
         for pair in pairs:
             logger.info("near-duplicates: %s ~ %s (similarity %.3f)", pair.first, pair.second, pair.similarity)
+        return pairs
 
-    def _stored_centroids(self, key: str, changed: set[str]) -> dict[str, np.ndarray] | None:
-        """The stored centroids of every unchanged document, or None when they do not cover them all."""
+    def _stored_centroids(self, key: str, changed: set[str], files: dict[str, str]) -> dict[str, np.ndarray] | None:
+        """The stored centroids of every unchanged document (``files``: path -> hash), or None when they do not
+        cover them all."""
         cached = load_centroids(self._centroids_path, key)
         if cached is None:
             return None
         out: dict[str, np.ndarray] = {}
-        for f, entry in self.manifest.files.items():
+        for f, sha in files.items():
             if f in changed:
                 continue
             hit = cached.get(f)
-            if hit is None or hit[0] != entry.sha256:
+            if hit is None or hit[0] != sha:
                 logger.info("stored document centroids do not cover %s; comparing every document again", f)
                 return None
             out[f] = hit[1]
         return out
 
-    def _save_centroids(self, key: str, centroids: dict[str, np.ndarray]) -> None:
-        files = self.manifest.files
+    def _save_centroids(self, key: str, centroids: dict[str, np.ndarray], files: dict[str, str]) -> None:
         try:
-            save_centroids(self._centroids_path, key, {f: (files[f].sha256, c) for f, c in centroids.items()})
+            save_centroids(self._centroids_path, key, {f: (files[f], c) for f, c in centroids.items()})
         except OSError as exc:  # only costs a full comparison next time
             logger.warning("could not store document centroids at %s (%s)", self._centroids_path, exc)
 
     def duplicate_partners(self) -> dict[str, set[str]]:
         """File -> the files that are near-duplicates of it."""
         partners: dict[str, set[str]] = {}
-        for p in self.manifest.duplicates or []:
+        for p in self.catalog.duplicates or []:
             partners.setdefault(p.first, set()).add(p.second)
             partners.setdefault(p.second, set()).add(p.first)
         return partners
 
-    def _drop_orphans(self) -> None:
-        """Delete vectors no manifest entry owns (left by an interrupted run)."""
-        if self.store.count() == self.manifest.chunk_count():
+    def _drop_orphans(self, known: set[str]) -> None:
+        """Delete vectors no current chunk (``known``) owns (left by an interrupted run)."""
+        if self.store.count() == len(known):
             return
-        known = {c.id for f in self.manifest.files.values() for c in f.chunks}
         orphans = sorted(self.store.ids() - known)
         if orphans:
             logger.info("removing %d orphaned vectors left by an interrupted run", len(orphans))

@@ -76,7 +76,7 @@ class QAEngine:
 
     def _snapshot(self) -> HybridRetriever:
         index = self.index
-        return HybridRetriever(index.chunks, index.embedder, index.store, self.settings.top_k, self.mode, index.sentence_vectors,
+        return HybridRetriever(index.snapshot(), index.embedder, index.store, self.settings.top_k, self.mode, index.sentence_vectors,
                                stats_path=index.dir / "text-stats.npz")
 
     def verified(self, citations: list[Citation]) -> list[Citation]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from index import Chunk, Embedder, SentenceVectors, VectorStore
+from index import Chunk, ChunkSnapshot, Embedder, SentenceVectors, VectorStore
 
 from .lexical import lexical_tokens
 from .lexicon import equivalents
@@ -51,11 +52,13 @@ class HybridRetriever:
     """Retrieves chunks of one index snapshot; safe to share between threads."""
 
     def __init__(
-        self, chunks: list[Chunk], embedder: Embedder, store: VectorStore, top_k: int, mode: Mode = "hybrid",
-        sentence_vectors: SentenceVectors | None = None, stats_path: Path | None = None,
+        self, chunks: Sequence[Chunk] | ChunkSnapshot, embedder: Embedder, store: VectorStore, top_k: int,
+        mode: Mode = "hybrid", sentence_vectors: SentenceVectors | None = None, stats_path: Path | None = None,
     ) -> None:
-        """``sentence_vectors``: the index's per-sentence vectors (the evidence features' sentence cosine);
-        ``stats_path``: where the chunks' text statistics are cached (``qa.text_stats``; None: always built)."""
+        """``chunks``: the snapshot to answer from (a list is held in memory; an index's snapshot reads chunks
+        when they are retrieved); ``sentence_vectors``: the index's per-sentence vectors (the evidence features'
+        sentence cosine); ``stats_path``: where the chunks' text statistics are cached (``qa.text_stats``; None:
+        always built)."""
         if mode not in MODES:
             raise ValueError(f"retrieval mode {mode!r} is not one of {', '.join(MODES)}")
         self.mode = mode
@@ -63,10 +66,11 @@ class HybridRetriever:
         self.embedder = embedder
         self.store = store
         self.top_k = top_k
-        self.by_id: dict[str, Chunk] = {c.id: c for c in chunks}
-        self._order: list[str] = [c.id for c in chunks]
-        self._position = {cid: i for i, cid in enumerate(self._order)}
-        stats = load_or_build(chunks, stats_path)
+        snapshot = chunks if isinstance(chunks, ChunkSnapshot) else ChunkSnapshot.from_chunks(chunks)
+        self.by_id: ChunkSnapshot = snapshot
+        self._order: list[str] = snapshot.ids
+        self._position = snapshot.position
+        stats = load_or_build(snapshot, stats_path)
         self._lexical = stats.lexical
         n = max(stats.n_chunks, 1)
         self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in stats.df.items()}
@@ -95,9 +99,9 @@ class HybridRetriever:
             pass
         elif files:
             # Exact scoring of the few chunks of the named documents: no filtered ANN query needed.
-            wanted = [c for c in self.by_id.values() if c.file in files]
-            sims = self.store.vectors([c.id for c in wanted]) @ np.asarray(vector) if wanted else np.zeros(0)
-            dense = sorted(((c.id, float(s)) for c, s in zip(wanted, sims, strict=True)), key=lambda kv: (-kv[1], self._position[kv[0]]))[: self.top_k]
+            wanted = self.by_id.ids_of_files(files)
+            sims = self.store.vectors(wanted) @ np.asarray(vector) if wanted else np.zeros(0)
+            dense = sorted(((cid, float(s)) for cid, s in zip(wanted, sims, strict=True)), key=lambda kv: (-kv[1], self._position[kv[0]]))[: self.top_k]
         else:
             # Over-fetch and keep only chunks of this snapshot: while a re-index runs, the shared store already holds
             # new chunks this snapshot does not know, and they must not push known ones out of the top k.
@@ -116,7 +120,7 @@ class HybridRetriever:
         if terms and self.mode != "dense":
             lexical = [(self._order[d], s) for d, s in self._lexical.top(query_tokens(question, terms), self.top_k if not files else len(self._order))]
             if files:
-                lexical = [(cid, s) for cid, s in lexical if self.by_id[cid].file in files][: self.top_k]
+                lexical = [(cid, s) for cid, s in lexical if self.by_id.file_of(cid) in files][: self.top_k]
         fused: dict[str, float] = {}
         for ranking, weight in ((dense, DENSE_WEIGHT), (lexical, BM25_WEIGHT)):
             for rank, (cid, _) in enumerate(ranking):
@@ -124,8 +128,10 @@ class HybridRetriever:
         dense_scores = dict(dense)
         bm25_scores = dict(lexical)
         out = []
-        for cid, score in sorted(fused.items(), key=lambda kv: (-kv[1], self._position.get(kv[0], 0))):
-            chunk = self.by_id.get(cid)
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], self._position.get(kv[0], 0)))
+        read = self.by_id.get_many([cid for cid, _ in ranked])  # one read of the chunks not yet cached
+        for cid, score in ranked:
+            chunk = read.get(cid)
             if chunk is None:  # vector of a file re-indexed after this snapshot was taken
                 continue
             out.append(

@@ -22,6 +22,7 @@ import numpy as np
 
 from index import Chunk, search_text
 from index.atomic import save_arrays
+from index.snapshot import ChunkSnapshot
 
 from .lexical import LexicalIndex, lexical_tokens
 from .text import content_terms
@@ -54,10 +55,11 @@ def build(chunks: Sequence[Chunk]) -> TextStats:
     return TextStats(LexicalIndex([search_text(c) for c in chunks]), dict(df), len(chunks), lower)
 
 
-def snapshot_key(chunks: Sequence[Chunk]) -> str:
-    """Changes when any chunk, the chunk order or the tokenisers' behaviour changes."""
+def snapshot_key(chunks: Sequence[Chunk] | ChunkSnapshot) -> str:
+    """Changes when any chunk, the chunk order or the tokenisers' behaviour changes (reads no chunk text)."""
+    snapshot = chunks if isinstance(chunks, ChunkSnapshot) else ChunkSnapshot.from_chunks(chunks)
     h = hashlib.sha256(f"{FORMAT}\n{lexical_tokens(_PROBE)}\n{content_terms(_PROBE)}\n".encode())
-    h.update("".join(f"{c.id}\t{c.first_line}\t{c.last_line}\t{len(c.text)}\t{c.section}\n" for c in chunks).encode())
+    h.update("".join(f"{r.id}\t{r.first_line}\t{r.last_line}\t{r.text_len}\t{r.section}\n" for r in snapshot.rows).encode())
     return h.hexdigest()
 
 
@@ -108,15 +110,16 @@ def load(path: Path, key: str) -> TextStats | None:
         return None
 
 
-def load_or_build(chunks: Sequence[Chunk], path: Path | None) -> TextStats:
+def load_or_build(chunks: Sequence[Chunk] | ChunkSnapshot, path: Path | None) -> TextStats:
     """The statistics of ``chunks``: read from ``path`` when stored there for this snapshot, else built (and
     stored there, when ``path`` is given; a folder that cannot be written only costs the time next open)."""
+    snapshot = chunks if isinstance(chunks, ChunkSnapshot) else ChunkSnapshot.from_chunks(chunks)
     if path is None:
-        return build(chunks)
-    key = snapshot_key(chunks)
+        return build(snapshot.all_chunks())
+    key = snapshot_key(snapshot)
     stats = load(path, key)
     if stats is None:
-        stats = build(chunks)
+        stats = build(snapshot.all_chunks())
         try:
             save(stats, key, path)
         except OSError as exc:

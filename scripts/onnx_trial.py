@@ -23,8 +23,8 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 from sentence_transformers import SentenceTransformer
 
 from index import PACKAGED_MODEL, load_settings
+from index.catalog import Catalog
 from index.embedder import resolve_model_path
-from index.manifest import Manifest
 
 TEXTS = 1200
 BATCH = 32
@@ -43,11 +43,10 @@ class _Hidden(torch.nn.Module):
 
 
 def squad_chunks() -> list[str]:
-    manifests = sorted(load_settings().index_root().glob("docs-*/manifest.json"))
-    if not manifests:
+    found = sorted(load_settings().index_root().glob("docs-*/index.sqlite"))
+    if not found:
         raise SystemExit("no SQuAD index under DOCQA_HOME: run `python -m evals squad --sample 10` first")
-    m = Manifest.model_validate_json(manifests[0].read_bytes())
-    return [c.text for f in sorted(m.files) for c in m.files[f].chunks][:TEXTS]
+    return [c.text for c in Catalog(found[0]).all_chunks()][:TEXTS]
 
 
 def encoder(session: ort.InferenceSession, st: SentenceTransformer):  # type: ignore[no-untyped-def]

@@ -44,7 +44,7 @@ CHILD = textwrap.dedent(
     sys.path.insert(0, {repo!r})
     from index import CorpusIndex, HashingEmbedder, load_settings
     import index.corpus_index as ci
-    ci._SAVE_EVERY_S = 0.2  # save the manifest often, so the kill lands between saves
+    ci.EMBED_GROUP_BATCHES = 2  # small groups (8 chunks): many catalog commits, so the kill lands between two
 
     class Slow(HashingEmbedder):
         def embed(self, texts):
@@ -132,6 +132,9 @@ def test_sigkill_during_indexing_loses_nothing(tmp_path: Path) -> None:
     assert interrupted.store.count() == clean.store.count() == len(resumed_ids)
     assert interrupted.store.ids() == resumed_ids
     assert set(interrupted.manifest.files) == set(clean.manifest.files)
+    # The catalog holds exactly the current chunks, their sentence vectors, and the same records as a clean build.
+    assert interrupted.catalog.stored_chunk_rows() == interrupted.catalog.sentence_vector_count() == len(resumed_ids)
+    assert interrupted.manifest.infos() == clean.manifest.infos() and interrupted.chunks == clean.chunks
     a = QAEngine(interrupted).answer("Who founded station number 4?")
     assert (a.citations[0].location, a.short_answer) == ("doc04.txt:1", "Emil Vasquez4")
     assert "1904" not in a.citations[0].quote and "2004" in a.citations[0].quote

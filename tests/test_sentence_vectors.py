@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index import CorpusIndex, HashingEmbedder, SentenceVectors
+from index import CorpusIndex, HashingEmbedder
 
 from .conftest import write_tree
 
@@ -55,23 +55,31 @@ def test_vectors_made_by_another_encoder_are_made_again(tiny, settings):
 def test_missing_vectors_are_backfilled_and_removed_files_dropped(tiny, settings):
     index = build(tiny, settings)
     index.sync()
-    (index.dir / "sentences.npz").unlink()
+    index.catalog.clear_sentence_vectors()  # as an index made before sentence vectors existed
     index = build(tiny, settings)
-    index.sync()
-    assert len(SentenceVectors(index.dir / "sentences.npz", "hashing-256")) == len(index.chunks)
+    report = index.sync()
+    assert report.texts_embedded == sum(len(c.sentences) for c in index.chunks)
+    assert len(index.sentence_vectors) == len(index.chunks)
     (tiny / "museum.txt").unlink()
     index.sync()
-    stored = SentenceVectors(index.dir / "sentences.npz", "hashing-256")
+    stored = build(tiny, settings).sentence_vectors
     assert len(stored) == len(index.chunks) and all(c.id in stored for c in index.chunks)
 
 
-def test_a_damaged_vector_file_is_rebuilt_not_fatal(tiny, settings):
+def test_a_damaged_index_database_is_moved_aside_and_rebuilt_not_fatal(tiny, settings, caplog):
     index = build(tiny, settings)
     index.sync()
-    (index.dir / "sentences.npz").write_bytes(b"not a zip")
+    chunks = index.chunks
+    index.catalog.close()
+    (index.dir / "index.sqlite").write_bytes(b"not a database" * 100)
+    for side in ("index.sqlite-wal", "index.sqlite-shm"):
+        (index.dir / side).unlink(missing_ok=True)
     index = build(tiny, settings)
-    index.sync()
+    assert "moved it to index.sqlite.damaged-" in caplog.text
+    report = index.sync()
+    assert report.files_indexed == 3 and index.chunks == chunks
     assert len(index.sentence_vectors) == len(index.chunks)
+    assert [p.name for p in index.dir.glob("index.sqlite.damaged-*")]
 
 
 def test_the_engine_ranks_with_sentence_cosines(tmp_path, settings):

@@ -8,12 +8,14 @@ unanswerable question. Screenshots go to test-artifacts/ui/. Needs Debian's chro
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +52,14 @@ def chromium_path() -> str:
 class Server:
     def __init__(self, proc: subprocess.Popen[str], url: str, started: float, corpus: Path) -> None:
         self.proc, self.url, self.started, self.corpus = proc, url, started, corpus
+        # Keep reading the server's output: a full pipe would block the server at its next log line.
+        self.output: collections.deque[str] = collections.deque(maxlen=400)
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
 
 
 @contextlib.contextmanager
@@ -75,9 +85,11 @@ def start_server(corpus: Path, tmp_path: Path) -> Iterator[Server]:
     if url is None:
         proc.kill()
         pytest.fail(f"docqa ui did not start: {proc.stdout.read()[-2000:]}")
+    running = Server(proc, url, started, corpus)
     try:
-        yield Server(proc, url, started, corpus)
+        yield running
     finally:
+        print("docqa ui output (last lines; pytest shows it when a test fails):\n" + "".join(running.output)[-6000:])
         proc.terminate()
         try:
             proc.wait(timeout=20)

@@ -148,13 +148,13 @@ def _cmd_sources(args: argparse.Namespace) -> int:
     settings = load_settings()
     index = CorpusIndex(args.path if args.path is not None else settings.corpus, settings)
     report = index.sync()
-    files = index.manifest.files
+    files = index.manifest.infos()
     pairs = index.manifest.duplicates or []
     if args.json:
         print(json.dumps({
             "corpus": str(index.corpus),
             "indexed_at": index.manifest.indexed_at.isoformat() if index.manifest.indexed_at else None,
-            "files": [{"file": f, "lines": e.lines, "pages": e.pages, "chunks": len(e.chunks), "encoding": e.encoding,
+            "files": [{"file": f, "lines": e.lines, "pages": e.pages, "chunks": e.chunk_count, "encoding": e.encoding,
                        "sha256": e.sha256} for f, e in sorted(files.items())],
             "skipped": [s.model_dump() for s in report.skipped],
             "near_duplicates": [p.model_dump() for p in pairs],
@@ -163,7 +163,7 @@ def _cmd_sources(args: argparse.Namespace) -> int:
     print(f"{index.corpus}: {len(files)} documents, {index.manifest.chunk_count()} chunks")
     for f, e in sorted(files.items()):
         pages = f"{e.pages} pages, " if e.pages is not None else ""
-        print(f"  {f}  ({pages}{e.lines} lines, {len(e.chunks)} chunks, {e.encoding})")
+        print(f"  {f}  ({pages}{e.lines} lines, {e.chunk_count} chunks, {e.encoding})")
     if report.skipped:
         print(f"skipped {len(report.skipped)} file(s):")
         for s in report.skipped:
@@ -214,7 +214,7 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     engine = get_answerer(args.corpus, settings)
     interactive = sys.stdin.isatty()
     if interactive:
-        print(f"docqa chat over {engine.index.corpus} ({len(engine.index.chunks)} chunks). "
+        print(f"docqa chat over {engine.index.corpus} ({engine.index.manifest.chunk_count()} chunks). "
               "Ask a question; /new starts a new conversation, /save PATH keeps it as a test case, /quit or Ctrl-D leaves.", file=sys.stderr)
     history: list[Answer] = []
     while True:

@@ -197,8 +197,8 @@ class DocqaService:
         """
         parsed = parse_ref(ref)
         file, line, start, end = parsed.file, parsed.line, parsed.start, parsed.end
-        entry = self.index.manifest.files.get(file)
-        if entry is None:
+        indexed_hash = self.index.catalog.hashes().get(file)
+        if indexed_hash is None:
             raise SourceError(f"{file!r} is not a document of this corpus; only indexed corpus files can be opened")
         try:
             path = resolve_inside(self.corpus, file)
@@ -233,7 +233,7 @@ class DocqaService:
             quote_start=start,
             quote_end=end,
             last_line=last,
-            changed_since_indexing=text.sha256 != entry.sha256,
+            changed_since_indexing=text.sha256 != indexed_hash,
         )
         where = page_of(text.pages, line)
         if where is not None:
