@@ -193,22 +193,33 @@ class CorpusIndex:
         removed = sorted(rel for rel in hashes if rel not in indexable)
         # Vectors and chunk rows of removed and changed files stay until the new snapshot is in use (see ``sync``).
         stale = [i for ids in catalog.chunk_ids_of([r for r in [*removed, *pending] if r in hashes]).values() for i in ids]
+        # A run that changes something marks the catalog until its cleanup is done: a run killed before that leaves
+        # the mark, and the next run looks for leftovers (orphaned vectors and rows). A run that finds nothing to do
+        # and no mark skips that look (about 0.4 s at 100k chunks: every `docqa ask` syncs first).
+        interrupted = catalog.get_meta("sync_running") is not None
+        changing = bool(pending or removed)
+        if changing:
+            catalog.set_meta({"sync_running": datetime.now(UTC).isoformat()})
         embedding_calls, texts_embedded = self._embed_and_store(pending, progress, on_progress)
         if removed:  # after embedding: a run that fails part-way leaves them for the next run to report
             catalog.remove_files(removed)
-        backfill_calls, backfill_texts = self._backfill_sentences()
+        backfill_calls, backfill_texts = self._backfill_sentences(interrupted)
         embedding_calls += backfill_calls
         texts_embedded += backfill_texts
-        pairs = self._find_duplicates({*pending, *removed}) if pending or removed or catalog.duplicates is None else catalog.duplicates
-        catalog.set_duplicates(pairs, indexed_at=datetime.now(UTC))
+        if changing or catalog.get_meta("duplicates") is None:
+            catalog.set_duplicates(self._find_duplicates({*pending, *removed}))
+        catalog.set_meta({"indexed_at": datetime.now(UTC).isoformat()})
         if before_cleanup is not None:
             before_cleanup()
-        current = catalog.current_ids()
-        self.store.delete_ids([i for i in stale if i not in current])
-        if catalog.stored_chunk_rows() != len(current) or catalog.sentence_vector_count() > len(current):
-            catalog.drop_unowned()
-        self._drop_orphans(current)
-        if not current:
+        if changing or interrupted or backfill_calls:
+            current = catalog.current_ids()
+            self.store.delete_ids([i for i in stale if i not in current])
+            if catalog.stored_chunk_rows() != len(current) or catalog.sentence_vector_count() > len(current):
+                catalog.drop_unowned()
+            self._drop_orphans(current)
+            catalog.set_meta({"sync_running": None})
+        total = catalog.chunk_count()
+        if not total:
             kinds = "/".join(sorted(settings.extension_set))
             detail = "; ".join(f"{s.file}: {s.reason}" for s in skipped[:5])
             raise CorpusError(
@@ -223,7 +234,7 @@ class CorpusIndex:
             files_unchanged=unchanged,
             files_removed=len(removed),
             skipped=skipped,
-            chunks_total=len(current),
+            chunks_total=total,
             embedding_calls=embedding_calls,
             texts_embedded=texts_embedded,
             seconds=0.0,
@@ -282,8 +293,11 @@ class CorpusIndex:
             bar.close()
         return calls, texts
 
-    def _backfill_sentences(self) -> tuple[int, int]:
-        """Embed the sentences of indexed chunks that have no sentence vectors (an index made before they existed)."""
+    def _backfill_sentences(self, look: bool = False) -> tuple[int, int]:
+        """Embed the sentences of indexed chunks that have no sentence vectors (an index made before they existed, or
+        another evidence encoder). ``look``: search even when there are as many vector rows as chunks."""
+        if not look and self.catalog.sentence_vector_count() >= self.catalog.chunk_count():
+            return 0, 0
         lacking = self.catalog.lacking_sentence_vectors()
         if not lacking:
             return 0, 0

@@ -39,8 +39,7 @@ class ChunkSnapshot(Mapping[str, Chunk]):
     def from_chunks(cls, chunks: Sequence[Chunk]) -> ChunkSnapshot:
         """A snapshot of chunks held in memory (tests, small tools)."""
         by_id = {c.id: c for c in chunks}
-        rows = [ChunkRow(id=c.id, file=c.file, first_line=c.first_line, last_line=c.last_line, text_len=len(c.text),
-                         section=c.section) for c in chunks]
+        rows = [ChunkRow(c.id, c.file, c.first_line, c.last_line, len(c.text), c.section) for c in chunks]
         return cls(rows, lambda ids: {i: by_id[i] for i in ids if i in by_id}, lambda: list(chunks))
 
     @classmethod

@@ -75,8 +75,19 @@ def test_orphaned_vectors_from_an_interrupted_run_are_removed(tiny, settings, st
     stray = index.chunks[0].model_copy(update={"id": "corphan", "file": "gone.txt"})
     index.store.upsert([stray], HashingEmbedder().embed([stray.text]))
     assert index.store.count() == len(index.chunks) + 1
+    index.catalog.set_meta({"sync_running": "2026-12-03T09:00:00+00:00"})  # the mark a killed run leaves
     index.sync()
     assert index.store.ids() == {c.id for c in index.chunks}
+    assert index.catalog.get_meta("sync_running") is None
+
+
+def test_a_sync_with_nothing_to_do_does_not_scan_the_store(tiny, settings, monkeypatch):
+    index = make_index(tiny, settings, "numpy")
+    index.sync()
+    monkeypatch.setattr(index.store, "count", lambda: pytest.fail("scanned the store"))
+    monkeypatch.setattr(index.store, "ids", lambda: pytest.fail("scanned the store"))
+    report = index.sync()
+    assert (report.files_unchanged, report.embedding_calls, report.chunks_total) == (3, 0, len(index.chunks))
 
 
 @pytest.mark.parametrize(
