@@ -203,6 +203,8 @@ def item_add_one(corpus: str) -> dict[str, object]:
         sentences = SentenceTransformerEmbedder(settings.evidence_encoder, settings.embed_device, settings.embed_batch_size)
     for model in {id(embedder): embedder, id(sentences): sentences}.values():
         model.embed(["load the model before timing"] * 8)
+    # The first write of a process imports llama-index (about 2.2 s, once): like the models, not part of the timing.
+    import llama_index.vector_stores.chroma  # noqa: F401
     t0 = time.perf_counter()
     index = CorpusIndex(Path(corpus), settings, embedder=embedder, sentence_embedder=sentences)
     return {"index_open_s": round(time.perf_counter() - t0, 2), **add_one_file(index)}
