@@ -153,9 +153,10 @@ def item_scale(squad_docs: str, copies: str, target: str, cache: str, questions_
     reopened = CorpusIndex(corpus, load_settings(), embedder=embedder.inner, sentence_embedder=sentences.inner)
     index_open_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    QAEngine(reopened).answer("warm up")
+    reopened_engine = QAEngine(reopened)
+    reopened_engine.answer("warm up")
     reopen_s = time.perf_counter() - t0
-    added = add_one_file(reopened)
+    added = add_one_file(reopened, reopened_engine)
     return {"files": len(index.manifest.files), "index_build_s": round(build_s, 1),
             "texts_embedded": embedder.misses + (sentences.misses if sentences is not embedder else 0),
             "embeddings_from_cache": embedder.hits + (sentences.hits if sentences is not embedder else 0),
@@ -175,19 +176,31 @@ def _new_file_text(paragraphs: int = 20) -> str:
     return "\n\n".join(out) + "\n"
 
 
-def add_one_file(index) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Add one 20-paragraph file to an indexed corpus and sync (timed), then remove it and sync again."""
+def add_one_file(index, engine=None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Add one 20-paragraph file to an indexed corpus and sync (timed), then remove it and sync again. With an
+    ``engine`` open on the index, also time its switch to the new snapshot (text statistics updated) and check that
+    it answers from the new file."""
     path = index.corpus / "zz-added-by-bench.txt"
     path.write_text(_new_file_text(), encoding="utf-8")
+    out: dict[str, object] = {}
     try:
         t0 = time.perf_counter()
         report = index.sync(progress=False)
-        seconds = time.perf_counter() - t0
-        chunks = len(index.manifest.files[path.relative_to(index.corpus).as_posix()].chunks)
+        out["add_one_file_s"] = round(time.perf_counter() - t0, 2)
+        out["add_one_file_chunks"] = index.manifest.infos()[path.relative_to(index.corpus).as_posix()].chunk_count
+        out["add_one_file_texts_embedded"] = report.texts_embedded
+        if engine is not None:
+            t0 = time.perf_counter()
+            engine.refresh()
+            out["engine_refresh_s"] = round(time.perf_counter() - t0, 2)
+            answer = engine.answer("Who rebuilt signal station number 7-2 on the Varn coast?")
+            out["answers_from_new_file"] = bool(answer.citations) and answer.citations[0].file == path.name
     finally:
         path.unlink()
         index.sync(progress=False)
-    return {"add_one_file_s": round(seconds, 2), "add_one_file_chunks": chunks, "add_one_file_texts_embedded": report.texts_embedded}
+        if engine is not None:
+            engine.refresh()
+    return out
 
 
 def item_add_one(corpus: str) -> dict[str, object]:
@@ -205,9 +218,13 @@ def item_add_one(corpus: str) -> dict[str, object]:
         model.embed(["load the model before timing"] * 8)
     # The first write of a process imports llama-index (about 2.2 s, once): like the models, not part of the timing.
     import llama_index.vector_stores.chroma  # noqa: F401
+
+    from qa import QAEngine
+
     t0 = time.perf_counter()
     index = CorpusIndex(Path(corpus), settings, embedder=embedder, sentence_embedder=sentences)
-    return {"index_open_s": round(time.perf_counter() - t0, 2), **add_one_file(index)}
+    opened = time.perf_counter() - t0
+    return {"index_open_s": round(opened, 2), **add_one_file(index, QAEngine(index))}
 
 
 def item_open(corpus: str, questions_file: str) -> dict[str, object]:

@@ -80,40 +80,67 @@ def lexical_tokens(text: str) -> list[str]:
     return out
 
 
+def count_terms(texts: Sequence[str], vocab: dict[str, int] | None = None) -> tuple[dict[str, int], Any, np.ndarray]:
+    """Term counts of ``texts``: (vocab, CSR documents x terms, tokens per document); new terms are added to
+    ``vocab`` (a copy) after its existing ones."""
+    from scipy import sparse
+
+    vocab = dict(vocab or {})
+    indptr = [0]
+    cols: list[int] = []
+    vals: list[int] = []
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    for d, text in enumerate(texts):
+        counts: dict[int, int] = {}
+        toks = lexical_tokens(text)
+        lengths[d] = len(toks)
+        for t in toks:
+            j = vocab.setdefault(t, len(vocab))
+            counts[j] = counts.get(j, 0) + 1
+        cols.extend(counts)
+        vals.extend(counts.values())
+        indptr.append(len(cols))
+    tf = sparse.csr_matrix((np.asarray(vals, dtype=np.int32), np.asarray(cols, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+                           shape=(len(texts), len(vocab)))
+    return vocab, tf, lengths
+
+
 class LexicalIndex:
     """BM25 over a fixed list of documents (chunk texts); scores are deterministic, ties go to the earlier document."""
 
+    vocab: dict[str, int]
+    idf: np.ndarray
+    #: scipy CSR, terms x documents: BM25 weight of each term in each document.
+    matrix: Any
+    n_docs: int
+
     def __init__(self, texts: Sequence[str]) -> None:
+        vocab, tf, lengths = count_terms(texts)
+        built = LexicalIndex.from_counts(vocab, tf, lengths)
+        self.vocab, self.idf, self.matrix, self.n_docs = built.vocab, built.idf, built.matrix, built.n_docs
+
+    @classmethod
+    def from_counts(cls, vocab: dict[str, int], tf: Any, lengths: np.ndarray) -> LexicalIndex:
+        """The index of documents given as term counts: ``tf`` (scipy CSR, documents x terms of ``vocab``) and each
+        document's token count (``lengths``). ``qa.text_stats`` keeps counts to update the index without re-reading."""
         from scipy import sparse
 
-        vocab: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
-        lengths = np.zeros(len(texts), dtype=np.float64)
-        for d, text in enumerate(texts):
-            counts: dict[int, int] = {}
-            toks = lexical_tokens(text)
-            lengths[d] = len(toks)
-            for t in toks:
-                j = vocab.setdefault(t, len(vocab))
-                counts[j] = counts.get(j, 0) + 1
-            for j, n in counts.items():
-                rows.append(d)
-                cols.append(j)
-                vals.append(n)
-        self.vocab = vocab
-        self.n_docs = len(texts)
-        tf = np.asarray(vals, dtype=np.float64)
-        r = np.asarray(rows, dtype=np.int64)
-        c = np.asarray(cols, dtype=np.int64)
-        avgdl = float(lengths.mean()) if len(texts) and lengths.mean() > 0 else 1.0
+        tf = sparse.csr_matrix(tf)
+        n_docs = int(tf.shape[0])
+        coo = tf.tocoo()
+        r = coo.row.astype(np.int64)
+        c = coo.col.astype(np.int64)
+        counts = coo.data.astype(np.float64)
+        lengths = np.asarray(lengths, dtype=np.float64)
+        avgdl = float(lengths.mean()) if n_docs and lengths.mean() > 0 else 1.0
         df = np.bincount(c, minlength=len(vocab)).astype(np.float64)
-        self.idf = np.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
-        norm = tf + K1 * (1 - B + B * lengths[r] / avgdl)
-        weights = self.idf[c] * tf * (K1 + 1) / norm if len(tf) else tf
-        # Terms x documents, so one query term is one row: a query sums a few rows.
-        self.matrix = sparse.csr_matrix((weights, (c, r)), shape=(len(vocab), self.n_docs))
+        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+        norm = counts + K1 * (1 - B + B * lengths[r] / avgdl)
+        weights = idf[c] * counts * (K1 + 1) / norm if len(counts) else counts
+        out = cls.__new__(cls)
+        out.vocab, out.idf, out.n_docs = vocab, idf, n_docs
+        out.matrix = sparse.csr_matrix((weights, (c, r)), shape=(len(vocab), n_docs))
+        return out
 
     @classmethod
     def from_parts(cls, vocab: dict[str, int], idf: np.ndarray, matrix: Any) -> LexicalIndex:

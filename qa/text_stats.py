@@ -4,8 +4,11 @@ Opening an engine tokenises every chunk three ways: BM25 terms (``qa.lexical``),
 evidence idf, and lower-case words (which capitalised words are names). On a large folder that is most of the
 start-up time, so the result is stored in the index folder (``text-stats.npz``) under a key made of the chunk
 snapshot and of what the tokenisers make of a probe sentence; an engine opened on the same snapshot reads it
-instead. A missing, stale, damaged or foreign file is rebuilt, never trusted; it is written atomically (a crash
-leaves the old file or the new one) and only numbers and text are stored (no pickles).
+instead. Beside the result, each chunk's counts are stored (``Bags``): when the snapshot changed (a file added,
+edited or removed), only the new chunks are tokenised and the rest is taken from the stored counts, so a running
+engine or the next start after adding one file to 100k chunks takes about a second, not a minute. A missing,
+damaged or foreign file is rebuilt, never trusted; it is written atomically (a crash leaves the old file or the new
+one) and only numbers and text are stored (no pickles).
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import zipfile
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,14 +27,37 @@ from index import Chunk, search_text
 from index.atomic import save_arrays
 from index.snapshot import ChunkSnapshot
 
-from .lexical import LexicalIndex, lexical_tokens
+from .lexical import LexicalIndex, count_terms, lexical_tokens
 from .text import content_terms
 
 logger = logging.getLogger(__name__)
 
 #: Bump when what is stored changes shape; tokeniser changes are caught by the probe as well.
-FORMAT = 1
+#: 2: per-chunk counts stored for incremental updates.
+FORMAT = 2
 _PROBE = "IS-K claimed 1,000 (3.5%) C++ deaths at Crocus City Hall on 9/11's anniversary; the gunmen weren't running."
+
+
+@dataclass(frozen=True)
+class Bag:
+    """One kind of per-chunk term counts: CSR matrix (chunks x terms) over ``terms``."""
+
+    matrix: Any
+    terms: list[str]
+
+
+@dataclass(frozen=True)
+class Bags:
+    """Each chunk's terms, three ways, in snapshot order: what the statistics are computed from."""
+
+    ids: list[str]
+    #: BM25 token counts of the chunk's search text, and its token count.
+    tokens: Bag
+    lengths: np.ndarray
+    #: Stemmed content terms of the chunk text (0/1).
+    content: Bag
+    #: Lower-case words of the chunk text (0/1).
+    lower: Bag
 
 
 @dataclass(frozen=True)
@@ -44,15 +70,102 @@ class TextStats:
     n_chunks: int
     #: Lower-cased words of the corpus (a capitalised word whose lower-case form is common is no name).
     lower_vocab: frozenset[str]
+    #: The per-chunk counts behind it (None when read from a file: loaded only for an update).
+    bags: Bags | None = None
+
+
+def _sets(texts: Sequence[list[str]], vocab: dict[str, int] | None = None) -> tuple[dict[str, int], Any]:
+    """0/1 CSR (texts x terms) of each text's distinct terms; new terms are added to (a copy of) ``vocab``."""
+    from scipy import sparse
+
+    vocab = dict(vocab or {})
+    indptr, cols = [0], []
+    for terms in texts:
+        cols.extend(sorted({vocab.setdefault(t, len(vocab)) for t in terms}))
+        indptr.append(len(cols))
+    data = np.ones(len(cols), dtype=np.int8)
+    return vocab, sparse.csr_matrix((data, np.asarray(cols, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+                                    shape=(len(texts), len(vocab)))
+
+
+def _terms_of(vocab: dict[str, int]) -> list[str]:
+    out = [""] * len(vocab)
+    for t, j in vocab.items():
+        out[j] = t
+    return out
+
+
+def bag(chunks: Sequence[Chunk]) -> Bags:
+    """Tokenise ``chunks``."""
+    tv, tf, lengths = count_terms([search_text(c) for c in chunks])
+    cv, content = _sets([content_terms(c.text) for c in chunks])
+    lv, lower = _sets([[w for w in c.text.split() if w.islower()] for c in chunks])
+    return Bags([c.id for c in chunks], Bag(tf, _terms_of(tv)), lengths, Bag(content, _terms_of(cv)), Bag(lower, _terms_of(lv)))
+
+
+def statistics(bags: Bags) -> TextStats:
+    """The retriever's statistics from per-chunk counts."""
+    tokens = {t: j for j, t in enumerate(bags.tokens.terms)}
+    lexical = LexicalIndex.from_counts(tokens, bags.tokens.matrix, bags.lengths)
+    df_counts = np.bincount(bags.content.matrix.indices, minlength=len(bags.content.terms))
+    df = {t: int(n) for t, n in zip(bags.content.terms, df_counts, strict=True) if n}
+    lower_counts = np.bincount(bags.lower.matrix.indices, minlength=len(bags.lower.terms))
+    lower = frozenset(t for t, n in zip(bags.lower.terms, lower_counts, strict=True) if n)
+    return TextStats(lexical, df, len(bags.ids), lower, bags)
 
 
 def build(chunks: Sequence[Chunk]) -> TextStats:
     """Tokenise every chunk."""
-    df: Counter[str] = Counter()
-    for c in chunks:
-        df.update(set(content_terms(c.text)))
-    lower = frozenset(w for c in chunks for w in c.text.split() if w.islower())
-    return TextStats(LexicalIndex([search_text(c) for c in chunks]), dict(df), len(chunks), lower)
+    return statistics(bag(chunks))
+
+
+def _merge_bag(old: Bag, rows: np.ndarray, new: Bag, order: np.ndarray) -> Bag:
+    """Rows ``rows`` of ``old`` followed by all of ``new``, re-ordered by ``order``, over one vocabulary; terms no
+    longer in any chunk are dropped."""
+    from scipy import sparse
+
+    vocab = {t: j for j, t in enumerate(old.terms)}
+    remap = np.asarray([vocab.setdefault(t, len(vocab)) for t in new.terms], dtype=np.int64)
+    width = len(vocab)
+    kept = old.matrix[rows]
+    kept = sparse.csr_matrix((kept.data, kept.indices, kept.indptr), shape=(len(rows), width))
+    added = new.matrix.tocoo()
+    added = sparse.csr_matrix((added.data, (added.row, remap[added.col] if len(added.col) else added.col)),
+                              shape=(new.matrix.shape[0], width), dtype=old.matrix.dtype)
+    stacked = sparse.vstack([kept, added], format="csr")[order]
+    used = np.bincount(stacked.indices, minlength=width) > 0
+    if used.all():
+        terms = _terms_of(vocab)
+    else:
+        new_col = np.cumsum(used) - 1
+        stacked = sparse.csr_matrix((stacked.data, new_col[stacked.indices], stacked.indptr), shape=(stacked.shape[0], int(used.sum())))
+        all_terms = _terms_of(vocab)
+        terms = [all_terms[j] for j in np.flatnonzero(used)]
+    stacked.sort_indices()
+    return Bag(stacked, terms)
+
+
+def update(old: Bags, snapshot: ChunkSnapshot) -> Bags:
+    """The counts of ``snapshot`` from ``old``: only chunks not in ``old`` are read and tokenised."""
+    position = {cid: i for i, cid in enumerate(old.ids)}
+    kept_ids = [cid for cid in snapshot.ids if cid in position]
+    new_ids = [cid for cid in snapshot.ids if cid not in position]
+    got = snapshot.get_many(new_ids)
+    if len(got) != len(new_ids):
+        raise KeyError("chunks of the snapshot are gone from the index")
+    fresh = bag([got[i] for i in new_ids])
+    rows = np.asarray([position[c] for c in kept_ids], dtype=np.int64)
+    # Row of each snapshot chunk in [kept rows..., new rows...].
+    at = {cid: n for n, cid in enumerate(kept_ids + new_ids)}
+    order = np.asarray([at[c] for c in snapshot.ids], dtype=np.int64)
+    lengths = np.concatenate([old.lengths[rows], fresh.lengths])[order] if len(order) else np.zeros(0, dtype=np.int64)
+    return Bags(
+        list(snapshot.ids),
+        _merge_bag(old.tokens, rows, fresh.tokens, order),
+        lengths,
+        _merge_bag(old.content, rows, fresh.content, order),
+        _merge_bag(old.lower, rows, fresh.lower, order),
+    )
 
 
 def snapshot_key(chunks: Sequence[Chunk] | ChunkSnapshot) -> str:
@@ -72,9 +185,11 @@ def _split(data: np.ndarray) -> list[str]:
 
 
 def save(stats: TextStats, key: str, path: Path) -> None:
-    """Write ``stats`` under ``key``, atomically."""
+    """Write ``stats`` (with its per-chunk counts, which must be there) under ``key``, atomically."""
+    if stats.bags is None:
+        raise ValueError("text statistics without their per-chunk counts cannot be stored")
     m = stats.lexical.matrix
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "key": np.frombuffer(key.encode(), dtype=np.uint8),
         "terms": _join(list(stats.lexical.vocab)),
         "idf": stats.lexical.idf,
@@ -83,12 +198,33 @@ def save(stats: TextStats, key: str, path: Path) -> None:
         "df_counts": np.fromiter(stats.df.values(), dtype=np.int64, count=len(stats.df)),
         "n_chunks": np.asarray([stats.n_chunks], dtype=np.int64),
         "lower": _join(sorted(stats.lower_vocab)),
+        "bag_ids": _join(stats.bags.ids),
+        "bag_lengths": np.asarray(stats.bags.lengths, dtype=np.int64),
     }
+    for name in ("tokens", "content", "lower"):
+        b: Bag = getattr(stats.bags, name)
+        arrays |= {f"bag_{name}_terms": _join(b.terms), f"bag_{name}_data": b.matrix.data,
+                   f"bag_{name}_indices": b.matrix.indices, f"bag_{name}_indptr": b.matrix.indptr}
     save_arrays(path, arrays)
 
 
+_UNREADABLE = (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile)
+
+
+def stored_key(path: Path) -> str | None:
+    """The key the file at ``path`` was stored under (None when absent or unreadable)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return str(z["key"].tobytes().decode())
+    except _UNREADABLE:
+        return None
+
+
 def load(path: Path, key: str) -> TextStats | None:
-    """The statistics stored at ``path`` under ``key``; None when absent, stale or unreadable."""
+    """The statistics stored at ``path`` under ``key`` (without the per-chunk counts); None when absent, stale or
+    unreadable."""
     from scipy import sparse
 
     if not path.is_file():
@@ -96,7 +232,7 @@ def load(path: Path, key: str) -> TextStats | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             if z["key"].tobytes().decode() != key:
-                logger.info("text statistics %s are for another snapshot; rebuilding them", path)
+                logger.info("text statistics %s are for another snapshot; updating them", path)
                 return None
             terms = _split(z["terms"])
             shape = tuple(int(v) for v in z["shape"])
@@ -105,23 +241,56 @@ def load(path: Path, key: str) -> TextStats | None:
             df_terms = _split(z["df_terms"])
             df = dict(zip(df_terms, (int(v) for v in z["df_counts"]), strict=True))
             return TextStats(lexical, df, int(z["n_chunks"][0]), frozenset(_split(z["lower"])))
-    except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+    except _UNREADABLE as exc:
         logger.warning("text statistics %s are unreadable (%s); rebuilding them", path, exc)
         return None
 
 
+def load_bags(path: Path) -> Bags | None:
+    """The per-chunk counts stored at ``path`` (any snapshot); None when absent or unreadable."""
+    from scipy import sparse
+
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            ids = _split(z["bag_ids"])
+            lengths = z["bag_lengths"]
+            parts = {}
+            for name in ("tokens", "content", "lower"):
+                terms = _split(z[f"bag_{name}_terms"])
+                matrix = sparse.csr_matrix((z[f"bag_{name}_data"], z[f"bag_{name}_indices"], z[f"bag_{name}_indptr"]),
+                                           shape=(len(ids), len(terms)))
+                parts[name] = Bag(matrix, terms)
+    except _UNREADABLE as exc:
+        logger.warning("text statistics %s are unreadable (%s); rebuilding them", path, exc)
+        return None
+    if len(lengths) != len(ids):
+        return None
+    return Bags(ids, parts["tokens"], lengths, parts["content"], parts["lower"])
+
+
 def load_or_build(chunks: Sequence[Chunk] | ChunkSnapshot, path: Path | None) -> TextStats:
-    """The statistics of ``chunks``: read from ``path`` when stored there for this snapshot, else built (and
-    stored there, when ``path`` is given; a folder that cannot be written only costs the time next open)."""
+    """The statistics of ``chunks``: read from ``path`` when stored there for this snapshot; else updated from the
+    per-chunk counts stored there (only new chunks are tokenised), or built; then stored there, when ``path`` is
+    given (a folder that cannot be written only costs the time next open)."""
     snapshot = chunks if isinstance(chunks, ChunkSnapshot) else ChunkSnapshot.from_chunks(chunks)
     if path is None:
         return build(snapshot.all_chunks())
     key = snapshot_key(snapshot)
     stats = load(path, key)
-    if stats is None:
-        stats = build(snapshot.all_chunks())
+    if stats is not None:
+        return stats
+    old = load_bags(path) if stored_key(path) is not None else None
+    bags = None
+    if old is not None:
         try:
-            save(stats, key, path)
-        except OSError as exc:
-            logger.warning("could not store text statistics at %s (%s); the next start will rebuild them", path, exc)
+            bags = update(old, snapshot)
+        except (KeyError, ValueError, IndexError) as exc:
+            logger.warning("text statistics %s could not be updated (%s); rebuilding them", path, exc)
+    stats = statistics(bags) if bags is not None else build(snapshot.all_chunks())
+    try:
+        save(stats, key, path)
+    except OSError as exc:
+        logger.warning("could not store text statistics at %s (%s); the next start will rebuild them", path, exc)
     return stats

@@ -81,6 +81,50 @@ def test_a_changed_folder_rebuilds_them(index: CorpusIndex, tiny: Path) -> None:
     assert (index.dir / "text-stats.npz").read_bytes() != before
 
 
+def equivalent(a: ts.TextStats, b: ts.TextStats) -> None:
+    """The same statistics, whatever order the vocabulary is numbered in."""
+    assert set(a.lexical.vocab) == set(b.lexical.vocab) and a.df == b.df and a.lower_vocab == b.lower_vocab
+    assert a.n_chunks == b.n_chunks and a.lexical.n_docs == b.lexical.n_docs
+    for term, j in a.lexical.vocab.items():
+        assert a.lexical.idf[j] == pytest.approx(b.lexical.idf[b.lexical.vocab[term]], abs=1e-12)
+    for q in [*QUERIES, "harbour mural painted 1952", "ferry timetable May", "Ines Alvarez"]:
+        toks = lexical_tokens(q)
+        assert np.allclose(a.lexical.scores(toks), b.lexical.scores(toks), atol=1e-12)
+        assert [d for d, _ in a.lexical.top(toks, 5)] == [d for d, _ in b.lexical.top(toks, 5)]
+
+
+def test_after_a_change_only_new_chunks_are_tokenised_and_the_result_equals_a_rebuild(
+    index: CorpusIndex, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = index.dir / "text-stats.npz"
+    QAEngine(index)
+    tokenised: list[int] = []
+    real = ts.bag
+    monkeypatch.setattr(ts, "bag", lambda chunks: tokenised.append(len(chunks)) or real(chunks))
+    rounds = [
+        lambda: (tiny / "mural.txt").write_text("The harbour mural was painted by Ines Alvarez in 1952.\n", encoding="utf-8"),
+        lambda: (tiny / "museum.txt").write_text("The ferry timetable changes in May.\nThe museum closed in 1999.\n", encoding="utf-8"),
+        lambda: (tiny / "notes" / "crlf.txt").unlink(),
+        lambda: (tiny / "mural.txt").unlink(),
+    ]
+    for change in rounds:
+        change()
+        stored = ts.load_bags(path)
+        assert stored is not None
+        before = set(stored.ids)
+        index.sync()
+        tokenised.clear()
+        stats = ts.load_or_build(index.snapshot(), path)
+        new = [c for c in index.chunks if c.id not in before]
+        assert tokenised == [len(new)]  # only the new chunks, never all of them
+        equivalent(stats, real_build(index.chunks, real))
+        assert ts.load(path, ts.snapshot_key(index.snapshot())) is not None  # stored for the next start
+
+
+def real_build(chunks, bag):  # type: ignore[no-untyped-def]
+    return ts.statistics(bag(chunks))
+
+
 @pytest.mark.parametrize("damage", [b"", b"not a zip at all", "truncate"])
 def test_a_damaged_file_is_rebuilt_with_a_warning(index: CorpusIndex, tmp_path: Path, damage: bytes | str,
                                                   caplog: pytest.LogCaptureFixture) -> None:
