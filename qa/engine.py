@@ -14,6 +14,7 @@ import numpy as np
 
 from index import CorpusIndex, IndexReport, QuestionError, Settings, load_settings
 
+from . import text_stats
 from .conflicts import ValueGroup, find_disagreement
 from .evidence import Evidence, citation_of, gather_candidates
 from .followup import Rewrite, rewrite
@@ -77,7 +78,7 @@ class QAEngine:
     def _snapshot(self) -> HybridRetriever:
         index = self.index
         return HybridRetriever(index.snapshot(), index.embedder, index.store, self.settings.top_k, self.mode, index.sentence_vectors,
-                               stats_path=index.dir / "text-stats.npz")
+                               stats_path=index.dir / text_stats.FILE_NAME)
 
     def verified(self, citations: list[Citation]) -> list[Citation]:
         """The citations whose quote is still verbatim on its line of the file on disk."""

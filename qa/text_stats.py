@@ -16,14 +16,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index import Chunk, search_text
+from index import Chunk, CorpusIndex, search_text
 from index.atomic import save_arrays
 from index.snapshot import ChunkSnapshot
 
@@ -97,10 +97,37 @@ def _terms_of(vocab: dict[str, int]) -> list[str]:
 
 def bag(chunks: Sequence[Chunk]) -> Bags:
     """Tokenise ``chunks``."""
-    tv, tf, lengths = count_terms([search_text(c) for c in chunks])
-    cv, content = _sets([content_terms(c.text) for c in chunks])
-    lv, lower = _sets([[w for w in c.text.split() if w.islower()] for c in chunks])
-    return Bags([c.id for c in chunks], Bag(tf, _terms_of(tv)), lengths, Bag(content, _terms_of(cv)), Bag(lower, _terms_of(lv)))
+    return bag_batches([chunks])
+
+
+def bag_batches(batches: Iterable[Sequence[Chunk]]) -> Bags:
+    """Tokenise chunks given batch by batch (only one batch of chunk objects is held at a time)."""
+    from scipy import sparse
+
+    tv: dict[str, int] = {}
+    cv: dict[str, int] = {}
+    lv: dict[str, int] = {}
+    ids: list[str] = []
+    parts: list[tuple[Any, ...]] = []
+    for chunks in batches:
+        tv, tf, lengths = count_terms([search_text(c) for c in chunks], tv)
+        cv, content = _sets([content_terms(c.text) for c in chunks], cv)
+        lv, lower = _sets([[w for w in c.text.split() if w.islower()] for c in chunks], lv)
+        ids.extend(c.id for c in chunks)
+        parts.append((tf, content, lower, lengths))
+
+    def stack(k: int, width: int, dtype: type) -> Any:
+        blocks = [sparse.csr_matrix((p[k].data, p[k].indices, p[k].indptr), shape=(p[k].shape[0], width)) for p in parts]
+        return sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, width), dtype=dtype)
+
+    lengths_all = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    return Bags(ids, Bag(stack(0, len(tv), np.int32), _terms_of(tv)), lengths_all,
+                Bag(stack(1, len(cv), np.int8), _terms_of(cv)), Bag(stack(2, len(lv), np.int8), _terms_of(lv)))
+
+
+def empty() -> Bags:
+    """No chunks: updating these builds everything."""
+    return bag([])
 
 
 def statistics(bags: Bags) -> TextStats:
@@ -145,15 +172,26 @@ def _merge_bag(old: Bag, rows: np.ndarray, new: Bag, order: np.ndarray) -> Bag:
     return Bag(stacked, terms)
 
 
+#: Chunks read and tokenised at a time when building (bounds memory: 100k chunk objects take about 1 GB).
+BATCH = 2000
+
+
 def update(old: Bags, snapshot: ChunkSnapshot) -> Bags:
-    """The counts of ``snapshot`` from ``old``: only chunks not in ``old`` are read and tokenised."""
+    """The counts of ``snapshot`` from ``old`` (``EMPTY``: build them): only chunks not in ``old`` are read and
+    tokenised."""
     position = {cid: i for i, cid in enumerate(old.ids)}
     kept_ids = [cid for cid in snapshot.ids if cid in position]
     new_ids = [cid for cid in snapshot.ids if cid not in position]
-    got = snapshot.get_many(new_ids)
-    if len(got) != len(new_ids):
-        raise KeyError("chunks of the snapshot are gone from the index")
-    fresh = bag([got[i] for i in new_ids])
+
+    def batches() -> Iterator[list[Chunk]]:
+        for at in range(0, len(new_ids), BATCH):
+            part = new_ids[at : at + BATCH]
+            got = snapshot.get_many(part)
+            if len(got) != len(part):
+                raise KeyError("chunks of the snapshot are gone from the index")
+            yield [got[i] for i in part]
+
+    fresh = bag_batches(batches())
     rows = np.asarray([position[c] for c in kept_ids], dtype=np.int64)
     # Row of each snapshot chunk in [kept rows..., new rows...].
     at = {cid: n for n, cid in enumerate(kept_ids + new_ids)}
@@ -270,6 +308,16 @@ def load_bags(path: Path) -> Bags | None:
     return Bags(ids, parts["tokens"], lengths, parts["content"], parts["lower"])
 
 
+#: File name of the statistics in an index folder.
+FILE_NAME = "text-stats.npz"
+
+
+def prepare(index: CorpusIndex) -> TextStats:
+    """Bring the stored statistics of ``index``'s current snapshot up to date (``docqa index`` does this, so that the
+    next start reads them instead of tokenising)."""
+    return load_or_build(index.snapshot(), index.dir / FILE_NAME)
+
+
 def load_or_build(chunks: Sequence[Chunk] | ChunkSnapshot, path: Path | None) -> TextStats:
     """The statistics of ``chunks``: read from ``path`` when stored there for this snapshot; else updated from the
     per-chunk counts stored there (only new chunks are tokenised), or built; then stored there, when ``path`` is
@@ -281,14 +329,13 @@ def load_or_build(chunks: Sequence[Chunk] | ChunkSnapshot, path: Path | None) ->
     stats = load(path, key)
     if stats is not None:
         return stats
-    old = load_bags(path) if stored_key(path) is not None else None
-    bags = None
-    if old is not None:
-        try:
-            bags = update(old, snapshot)
-        except (KeyError, ValueError, IndexError) as exc:
-            logger.warning("text statistics %s could not be updated (%s); rebuilding them", path, exc)
-    stats = statistics(bags) if bags is not None else build(snapshot.all_chunks())
+    old = (load_bags(path) if stored_key(path) is not None else None) or empty()
+    try:
+        bags = update(old, snapshot)
+    except (KeyError, ValueError, IndexError) as exc:
+        logger.warning("text statistics %s could not be updated (%s); rebuilding them", path, exc)
+        bags = update(empty(), ChunkSnapshot.from_chunks(snapshot.all_chunks()))
+    stats = statistics(bags)
     try:
         save(stats, key, path)
     except OSError as exc:

@@ -48,6 +48,13 @@ def test_an_empty_corpus_round_trips(tmp_path: Path) -> None:
     assert loaded is not None and loaded.n_chunks == 0 and loaded.df == {} and loaded.lexical.top(["x"], 5) == []
 
 
+def test_a_build_in_batches_equals_one_in_one_go(index: CorpusIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ts, "BATCH", 2)
+    chunks = index.chunks
+    assert len(chunks) > 4
+    same(ts.statistics(ts.update(ts.empty(), index.snapshot())), ts.build(chunks))
+
+
 def test_the_key_follows_the_chunks(index: CorpusIndex) -> None:
     chunks = index.chunks
     key = ts.snapshot_key(chunks)
@@ -100,7 +107,14 @@ def test_after_a_change_only_new_chunks_are_tokenised_and_the_result_equals_a_re
     QAEngine(index)
     tokenised: list[int] = []
     real = ts.bag
-    monkeypatch.setattr(ts, "bag", lambda chunks: tokenised.append(len(chunks)) or real(chunks))
+    real_batches = ts.bag_batches
+
+    def counting(batches):  # type: ignore[no-untyped-def]
+        batches = list(batches)
+        tokenised.append(sum(len(b) for b in batches))
+        return real_batches(batches)
+
+    monkeypatch.setattr(ts, "bag_batches", counting)
     rounds = [
         lambda: (tiny / "mural.txt").write_text("The harbour mural was painted by Ines Alvarez in 1952.\n", encoding="utf-8"),
         lambda: (tiny / "museum.txt").write_text("The ferry timetable changes in May.\nThe museum closed in 1999.\n", encoding="utf-8"),
@@ -117,12 +131,8 @@ def test_after_a_change_only_new_chunks_are_tokenised_and_the_result_equals_a_re
         stats = ts.load_or_build(index.snapshot(), path)
         new = [c for c in index.chunks if c.id not in before]
         assert tokenised == [len(new)]  # only the new chunks, never all of them
-        equivalent(stats, real_build(index.chunks, real))
+        equivalent(stats, ts.statistics(real(index.chunks)))
         assert ts.load(path, ts.snapshot_key(index.snapshot())) is not None  # stored for the next start
-
-
-def real_build(chunks, bag):  # type: ignore[no-untyped-def]
-    return ts.statistics(bag(chunks))
 
 
 @pytest.mark.parametrize("damage", [b"", b"not a zip at all", "truncate"])

@@ -127,6 +127,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
     settings = load_settings()
     index = CorpusIndex(args.path if args.path is not None else settings.corpus, settings)
     report = index.sync()
+    from qa.text_stats import prepare
+
+    prepare(index)  # the next `docqa ask` reads the BM25 statistics instead of tokenising every chunk
     if args.json:
         print(report.model_dump_json(indent=2))
         return 0
