@@ -55,23 +55,24 @@ CREATE TABLE IF NOT EXISTS sentence_vectors (id TEXT PRIMARY KEY, dim INTEGER NO
 _CURRENT = "FROM chunks c JOIN files f ON c.file = f.rel AND c.file_hash = f.sha256"
 
 
-class FileInfo(BaseModel):
-    """One indexed file, without its chunks."""
+class FileRecord(BaseModel):
+    """What the index records of one file's version."""
 
     sha256: str = Field(description="SHA-256 of the file's bytes when indexed.")
     encoding: str = Field(description="How the file was read: decoded as utf-8, cp1252, latin-1 or utf-16, or by the pdf, docx or html reader.")
     lines: int = Field(description="Number of lines in the file (in its text view, for PDF, Word and HTML files).")
     pages: int | None = Field(default=None, description="Number of pages, for a PDF; None for other files.")
+
+
+class FileInfo(FileRecord):
+    """One indexed file, without its chunks."""
+
     chunk_count: int = Field(description="How many chunks the file was cut into.")
 
 
-class FileEntry(BaseModel):
+class FileEntry(FileRecord):
     """One indexed file with its chunks."""
 
-    sha256: str = Field(description="SHA-256 of the file's bytes when indexed.")
-    encoding: str = Field(description="How the file was read: decoded as utf-8, cp1252, latin-1 or utf-16, or by the pdf, docx or html reader.")
-    lines: int = Field(description="Number of lines in the file (in its text view, for PDF, Word and HTML files).")
-    pages: int | None = Field(default=None, description="Number of pages, for a PDF; None for other files.")
     chunks: list[Chunk] = Field(description="The file's chunks, in order.")
 
 
