@@ -124,19 +124,38 @@ class Catalog:
     # ------------------------------------------------------------------ transactions
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All writes inside land together or not at all."""
+        """All writes inside land together or not at all. A database error (disk full, read-only, damaged) becomes an
+        ``IndexStateError`` that says what to do; the transaction is rolled back, so nothing is half-written."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise self._state_error("write", exc) from exc
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:  # type: ignore[type-arg]
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise self._state_error("read", exc) from exc
+
+    def _state_error(self, doing: str, exc: sqlite3.Error) -> IndexStateError:
+        why = str(exc).lower()
+        if any(w in why for w in ("full", "readonly", "read-only", "permission", "unable to open")):
+            hint = "free disk space or make DOCQA_HOME writable, then run `docqa index` again (nothing was half-written)"
+        elif "locked" in why or "busy" in why:
+            hint = "another docqa process is writing this index; wait for it to finish, then try again"
+        else:
+            hint = f"if it persists, delete the folder {self.path.parent} and run `docqa index` again"
+        return IndexStateError(f"could not {doing} the index database {self.path} ({exc}); {hint}")
 
     def _in_batches(self, sql: str, ids: Sequence[str]) -> list[tuple]:  # type: ignore[type-arg]
         """``sql`` holds one ``{marks}`` for an ``IN (...)`` list; run it over ``ids`` in slices."""

@@ -133,3 +133,37 @@ def test_an_index_made_for_another_model_is_rebuilt(tiny, settings, caplog):
     assert "was made with another model (someone-else)" in caplog.text
     assert reopened.manifest.chunk_count() == 0
     assert reopened.sync().files_indexed == 3
+
+
+def test_a_database_that_cannot_be_written_gives_a_clear_error_and_loses_nothing(tiny, settings):
+    from index import IndexStateError
+
+    index = CorpusIndex(tiny, settings, embedder=HashingEmbedder(), store="numpy")
+    index.sync()
+    before = (index.manifest.infos(), index.chunks)
+    (tiny / "extra.txt").write_text("The ferry timetable changes in May.\n", encoding="utf-8")
+    index.catalog._db.execute("PRAGMA query_only = ON")  # as a read-only or full disk refuses writes
+    with pytest.raises(IndexStateError, match=r"could not write the index database .*index\.sqlite .*make DOCQA_HOME writable"):
+        index.sync()
+    assert (index.manifest.infos(), index.chunks) == before  # nothing half-written
+    index.catalog._db.execute("PRAGMA query_only = OFF")
+    report = index.sync()
+    assert report.files_indexed == 1 and "extra.txt" in index.manifest.files
+    assert index.store.ids() == index.catalog.current_ids()
+
+
+def test_the_cli_reports_a_full_disk_in_one_line(tiny, capsys, monkeypatch):
+    import sqlite3
+
+    from ui.cli import main
+
+    def full(self, entries, db=None):  # type: ignore[no-untyped-def]
+        with self.transaction():
+            raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Catalog, "put_files", full)
+    code = main(["index", str(tiny)])
+    out, err = capsys.readouterr()
+    assert code != 0 and out == ""
+    assert "database or disk is full" in err and "free disk space" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
