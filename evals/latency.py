@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             a = engine.answer(q)
             total.append((time.perf_counter() - t) * 1000)
             embed.append(a.timings.embed_ms)
-    print(f"corpus {engine.index.corpus}: {len(engine.index.chunks)} chunks, {len(total)} calls")
+    print(f"corpus {engine.index.corpus}: {engine.index.manifest.chunk_count()} chunks, {len(total)} calls")
     print(f"answer() p50 {statistics.median(total):.2f} ms  p95 {percentile(total, 0.95):.2f} ms")
     print(f"query embedding alone p50 {statistics.median(embed):.2f} ms  p95 {percentile(embed, 0.95):.2f} ms")
     return 0

@@ -324,7 +324,7 @@ def load_or_build(chunks: Sequence[Chunk] | ChunkSnapshot, path: Path | None) ->
     given (a folder that cannot be written only costs the time next open)."""
     snapshot = chunks if isinstance(chunks, ChunkSnapshot) else ChunkSnapshot.from_chunks(chunks)
     if path is None:
-        return build(snapshot.all_chunks())
+        return statistics(update(empty(), snapshot))
     key = snapshot_key(snapshot)
     stats = load(path, key)
     if stats is not None:
