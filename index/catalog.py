@@ -140,6 +140,15 @@ class Catalog:
                     self._db.execute("ROLLBACK")
                 raise self._state_error("write", exc) from exc
 
+    @contextmanager
+    def _within(self, db: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
+        """``db`` when a caller's transaction is open, else a transaction of its own."""
+        if db is not None:
+            yield db
+        else:
+            with self.transaction() as conn:
+                yield conn
+
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:  # type: ignore[type-arg]
         with self._lock:
             try:
@@ -172,17 +181,12 @@ class Catalog:
 
     def set_meta(self, values: dict[str, str | None], db: sqlite3.Connection | None = None) -> None:
         """Set (None: delete) meta values; inside ``db``'s transaction when given."""
-        def write(conn: sqlite3.Connection) -> None:
+        with self._within(db) as conn:
             for key, value in values.items():
                 if value is None:
                     conn.execute("DELETE FROM meta WHERE key = ?", (key,))
                 else:
                     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-        if db is not None:
-            write(db)
-        else:
-            with self.transaction() as conn:
-                write(conn)
 
     def clear(self) -> None:
         """Forget everything (the index is rebuilt)."""
@@ -235,7 +239,7 @@ class Catalog:
 
     def put_files(self, entries: dict[str, FileEntry], db: sqlite3.Connection | None = None) -> None:
         """Record new versions of files and their chunks (old chunk rows stay until ``drop_unowned``)."""
-        def write(conn: sqlite3.Connection) -> None:
+        with self._within(db) as conn:
             for rel, e in entries.items():
                 conn.execute("INSERT OR REPLACE INTO files (rel, sha256, encoding, lines, pages, n_chunks) VALUES (?, ?, ?, ?, ?, ?)",
                              (rel, e.sha256, e.encoding, e.lines, e.pages, len(e.chunks)))
@@ -244,11 +248,6 @@ class Catalog:
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(c.id, c.file, c.file_hash, c.ordinal, c.first_line, c.last_line, len(c.text), c.section,
                       c.model_dump_json().encode()) for c in e.chunks])
-        if db is not None:
-            write(db)
-        else:
-            with self.transaction() as conn:
-                write(conn)
 
     def remove_files(self, rels: Iterable[str]) -> None:
         """Forget files (their chunk rows stay until ``drop_unowned``)."""
@@ -301,16 +300,11 @@ class Catalog:
 
     # ------------------------------------------------------------------ sentence vectors
     def put_sentence_vectors(self, rows: dict[str, np.ndarray], db: sqlite3.Connection | None = None) -> None:
-        def write(conn: sqlite3.Connection) -> None:
+        with self._within(db) as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO sentence_vectors (id, dim, data) VALUES (?, ?, ?)",
                 [(cid, int(m.shape[1]) if m.ndim == 2 else 0, np.ascontiguousarray(m, dtype=np.float16).tobytes())
                  for cid, m in rows.items()])
-        if db is not None:
-            write(db)
-        else:
-            with self.transaction() as conn:
-                write(conn)
 
     def sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Chunk id -> its sentences' vectors (float16), for the ids that have them."""

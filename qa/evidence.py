@@ -86,10 +86,12 @@ def gather_candidates(
     top_fused = retrieved[0].fused_score if retrieved else 1.0
     bm25_top = max((r.bm25_score for r in retrieved if r.bm25_score is not None), default=0.0) or 1.0
     dense_floor = min((r.dense_score for r in retrieved if r.dense_score is not None), default=0.0)
-    vectors = retriever.sentence_vectors
+    top = retrieved[:CANDIDATE_CHUNKS]
+    store = retriever.sentence_vectors
+    vectors = store.get_many([rc.chunk_id for rc in top]) if store is not None else {}  # one read for all of them
     rows: list[list[float]] = []
     found: list[tuple[Chunk, RetrievedChunk, Sentence, LineSpan, str, LineSpan | None]] = []
-    for rank, rc in enumerate(retrieved[:CANDIDATE_CHUNKS]):
+    for rank, rc in enumerate(top):
         chunk = retriever.by_id[rc.chunk_id]
         file_lines = lines_of.get(chunk.file)
         if file_lines is None:
@@ -99,7 +101,7 @@ def gather_candidates(
             continue  # file shrank since indexing; its quotes cannot be checked
         line_text = {n: file_lines[n - 1] for n in needed}
         chunk_cos = rc.dense_score if rc.dense_score is not None else dense_floor
-        sims = _sentence_cosines(chunk, vectors.get(chunk.id) if vectors is not None else None, query_vector, chunk_cos)
+        sims = _sentence_cosines(chunk, vectors.get(chunk.id), query_vector, chunk_cos)
         chunk_stems = {stem(w) for w in words(chunk.text)}
         for sentence, sim in zip(chunk.sentences, sims, strict=True):
             span, quote, last = _quote(sentence, line_text, q.term_set)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from index import Chunk, CorpusIndex, search_text
+from index import Chunk, CorpusIndex, IndexStateError, search_text
 from index.atomic import save_arrays
 from index.snapshot import ChunkSnapshot
 
@@ -161,13 +161,11 @@ def _merge_bag(old: Bag, rows: np.ndarray, new: Bag, order: np.ndarray) -> Bag:
                               shape=(new.matrix.shape[0], width), dtype=old.matrix.dtype)
     stacked = sparse.vstack([kept, added], format="csr")[order]
     used = np.bincount(stacked.indices, minlength=width) > 0
-    if used.all():
-        terms = _terms_of(vocab)
-    else:
+    terms = _terms_of(vocab)
+    if not used.all():
         new_col = np.cumsum(used) - 1
         stacked = sparse.csr_matrix((stacked.data, new_col[stacked.indices], stacked.indptr), shape=(stacked.shape[0], int(used.sum())))
-        all_terms = _terms_of(vocab)
-        terms = [all_terms[j] for j in np.flatnonzero(used)]
+        terms = [terms[j] for j in np.flatnonzero(used)]
     stacked.sort_indices()
     return Bag(stacked, terms)
 
@@ -188,7 +186,7 @@ def update(old: Bags, snapshot: ChunkSnapshot) -> Bags:
             part = new_ids[at : at + BATCH]
             got = snapshot.get_many(part)
             if len(got) != len(part):
-                raise KeyError("chunks of the snapshot are gone from the index")
+                raise IndexStateError("the index changed while it was being opened; open it again")
             yield [got[i] for i in part]
 
     fresh = bag_batches(batches())
@@ -249,17 +247,6 @@ def save(stats: TextStats, key: str, path: Path) -> None:
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile)
 
 
-def stored_key(path: Path) -> str | None:
-    """The key the file at ``path`` was stored under (None when absent or unreadable)."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return str(z["key"].tobytes().decode())
-    except _UNREADABLE:
-        return None
-
-
 def load(path: Path, key: str) -> TextStats | None:
     """The statistics stored at ``path`` under ``key`` (without the per-chunk counts); None when absent, stale or
     unreadable."""
@@ -300,8 +287,8 @@ def load_bags(path: Path) -> Bags | None:
                 matrix = sparse.csr_matrix((z[f"bag_{name}_data"], z[f"bag_{name}_indices"], z[f"bag_{name}_indptr"]),
                                            shape=(len(ids), len(terms)))
                 parts[name] = Bag(matrix, terms)
-    except _UNREADABLE as exc:
-        logger.warning("text statistics %s are unreadable (%s); rebuilding them", path, exc)
+    except _UNREADABLE as exc:  # damage was reported by ``load``; an older format simply has no counts
+        logger.info("text statistics %s hold no usable per-chunk counts (%s); building them", path, exc)
         return None
     if len(lengths) != len(ids):
         return None
@@ -329,12 +316,12 @@ def load_or_build(chunks: Sequence[Chunk] | ChunkSnapshot, path: Path | None) ->
     stats = load(path, key)
     if stats is not None:
         return stats
-    old = (load_bags(path) if stored_key(path) is not None else None) or empty()
+    old = load_bags(path) or empty()
     try:
         bags = update(old, snapshot)
-    except (KeyError, ValueError, IndexError) as exc:
+    except (ValueError, IndexError) as exc:  # stored counts that do not fit together: start from none
         logger.warning("text statistics %s could not be updated (%s); rebuilding them", path, exc)
-        bags = update(empty(), ChunkSnapshot.from_chunks(snapshot.all_chunks()))
+        bags = update(empty(), snapshot)
     stats = statistics(bags)
     try:
         save(stats, key, path)
