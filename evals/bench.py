@@ -40,13 +40,17 @@ def item_indexing(corpus: str) -> dict[str, object]:
     """Pipeline chunks/s (read, chunk, embed, store) against raw SentenceTransformer.encode of the same texts
     (the chunks with the embedding model, their sentences with the evidence encoder)."""
     from index import CorpusIndex, load_settings
-    from index.embedder import SentenceTransformerEmbedder
+    from index.embedder import SentenceTransformerEmbedder, make_embedder
 
     settings = load_settings()
-    embedder = SentenceTransformerEmbedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
-    sentence_embedder = SentenceTransformerEmbedder(settings.evidence_encoder, settings.embed_device, settings.embed_batch_size)
+    # The pipeline's encoders as `docqa index` makes them (int8 by default), and the float32 sentence-transformers
+    # models as the raw reference.
+    embedder = make_embedder(settings.embed_model, settings)
+    sentence_embedder = make_embedder(settings.evidence_encoder, settings)
+    raw_chunks = SentenceTransformerEmbedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)._load()
+    raw_sentences = SentenceTransformerEmbedder(settings.evidence_encoder, settings.embed_device, settings.embed_batch_size)._load()
     for e in (embedder, sentence_embedder):
-        e._load().encode(["warm up the model"])  # model load is not indexing work
+        e.embed(["warm up the model"] * 8)  # model load (and the int8 graph's first build) is not indexing work
     index = CorpusIndex(corpus, settings, embedder=embedder, sentence_embedder=sentence_embedder)
     t0 = time.perf_counter()
     report = index.sync(progress=False)
@@ -55,8 +59,8 @@ def item_indexing(corpus: str) -> dict[str, object]:
     sentences = [s.text for c in index.chunks for s in c.sentences]
     t0 = time.perf_counter()
     # What the pipeline embeds: every chunk with the embedding model, every sentence with the evidence encoder.
-    embedder._load().encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
-    sentence_embedder._load().encode(sentences, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+    raw_chunks.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+    raw_sentences.encode(sentences, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
     raw_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     again = index.sync(progress=False)
@@ -106,14 +110,16 @@ def _latency(engine, questions: list[str]) -> dict[str, object]:  # type: ignore
 def _caching_embedder(cache: str, model: str | None = None):  # type: ignore[no-untyped-def]
     """The chunk embedder (or ``model``), with embeddings cached by text in ``cache`` (one cache file per model)."""
     from index import load_settings
-    from index.embedder import SentenceTransformerEmbedder
+    from index.embedder import make_embedder
 
     from .scale import CachingEmbedder
 
     settings = load_settings()
     name = model or settings.embed_model
-    path = Path(cache) if model is None else Path(cache).with_name(f"{Path(cache).stem}-{re.sub(r'[^A-Za-z0-9]+', '_', name)}.npz")
-    return CachingEmbedder(SentenceTransformerEmbedder(name, settings.embed_device, settings.embed_batch_size), path)
+    inner = make_embedder(name, settings)
+    # One cache per model: the float32 chunk model's is ``cache`` itself (as before int8 existed), others get a suffix.
+    path = Path(cache) if model is None and inner.name == name else Path(cache).with_name(f"{Path(cache).stem}-{re.sub(r'[^A-Za-z0-9]+', '_', inner.name)}.npz")
+    return CachingEmbedder(inner, path)
 
 
 def _caching_embedders(cache: str):  # type: ignore[no-untyped-def]
@@ -206,14 +212,14 @@ def add_one_file(index, engine=None) -> dict[str, object]:  # type: ignore[no-un
 def item_add_one(corpus: str) -> dict[str, object]:
     """``add_one_file`` on an already indexed corpus (e.g. the scale item's), the model loaded first."""
     from index import CorpusIndex, load_settings
-    from index.embedder import SentenceTransformerEmbedder
+    from index.embedder import make_embedder
 
     settings = load_settings()
     # Both default encoders, loaded before timing (more texts than the numpy query path takes).
-    embedder = SentenceTransformerEmbedder(settings.embed_model, settings.embed_device, settings.embed_batch_size)
+    embedder = make_embedder(settings.embed_model, settings)
     sentences = embedder
     if settings.evidence_encoder != settings.embed_model:
-        sentences = SentenceTransformerEmbedder(settings.evidence_encoder, settings.embed_device, settings.embed_batch_size)
+        sentences = make_embedder(settings.evidence_encoder, settings)
     for model in {id(embedder): embedder, id(sentences): sentences}.values():
         model.embed(["load the model before timing"] * 8)
     # The first write of a process imports llama-index (about 2.2 s, once): like the models, not part of the timing.

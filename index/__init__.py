@@ -5,7 +5,7 @@ from .chunker import chunk_lines
 from .corpus_index import CorpusIndex
 from .discover import check_corpus, discover, resolve_inside
 from .duplicates import DuplicatePair, find_near_duplicates
-from .embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder
+from .embedder import Embedder, HashingEmbedder, Int8Embedder, SentenceTransformerEmbedder, make_embedder
 from .errors import (
     ConfigError,
     CorpusError,
@@ -43,6 +43,7 @@ __all__ = [
     "FileEntry",
     "FileInfo",
     "HashingEmbedder",
+    "Int8Embedder",
     "IndexReport",
     "IndexStateError",
     "LineSpan",
@@ -51,6 +52,7 @@ __all__ = [
     "QuestionError",
     "Sentence",
     "SentenceTransformerEmbedder",
+    "make_embedder",
     "SentenceVectors",
     "Settings",
     "SkippedFile",

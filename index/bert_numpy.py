@@ -50,10 +50,34 @@ def embed_tokens(w: dict[str, np.ndarray], ids: np.ndarray, type_ids: np.ndarray
     return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
 
 
+def quantise_int8(weight_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column symmetric int8 of a transposed dense weight (in, out), exactly as onnxruntime's ``quantize_dynamic``
+    (``per_channel=True``, ``QInt8``) stores it: ``(q, scale)``, ``q`` as float32 integers in [-127, 127]."""
+    absmax = np.maximum(np.abs(weight_t.min(axis=0)), np.abs(weight_t.max(axis=0))).astype(np.float32)
+    scale = (absmax.astype(np.float64) * 2 / 254).astype(np.float32)
+    scale = np.where(scale < np.finfo(np.float32).tiny, np.float32(1.0), scale)
+    return np.clip(np.rint(weight_t / scale), -127, 127).astype(np.float32), scale
+
+
+def _dense_int8(h: np.ndarray, q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``h @ W`` as ONNX Runtime's dynamic int8 graph computes it: DynamicQuantizeLinear of ``h`` (uint8, one scale and
+    zero point for the whole tensor), MatMulInteger with the int8 weight ``q``, then both scales. The integer product is
+    summed in float32 (exact to about 1e-7 relative, far below the quantisation step)."""
+    lo = np.float32(min(float(h.min()), 0.0))
+    hi = np.float32(max(float(h.max()), 0.0))
+    step = np.float32((hi - lo) / np.float32(255))
+    if step == 0:
+        return np.zeros((h.shape[0], q.shape[1]), dtype=np.float32)
+    zero = np.float32(np.clip(np.rint(-lo / step), 0, 255))
+    hq = np.clip(np.rint(h / step) + zero, 0, 255) - zero
+    return (hq.astype(np.float32) @ q) * (step * scale)
+
+
 def transformer_layers(w: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray, layers: int, heads: int, eps: float) -> np.ndarray:
     """The first ``layers`` BERT encoder layers over ``x`` (batch, seq, dim); ``mask`` is 1 on real tokens.
 
     Dense weights in ``w`` are stored transposed (``x @ W``), as ``BertNumpyEncoder.load`` and ``qa.cross`` keep them.
+    A dense layer with a ``.scale`` entry beside its weight is int8 (``quantise_int8``) and runs as ``_dense_int8``.
     """
     batch, seq, dim = x.shape
     width = dim // heads
@@ -63,7 +87,9 @@ def transformer_layers(w: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray
         p = f"encoder.layer.{i}."
 
         def dense(h: np.ndarray, name: str, p: str = p) -> np.ndarray:
-            out = h.reshape(-1, h.shape[-1]) @ w[p + name + ".weight"] + w[p + name + ".bias"]
+            flat, weight = h.reshape(-1, h.shape[-1]), w[p + name + ".weight"]
+            scale = w.get(p + name + ".scale")
+            out = (flat @ weight if scale is None else _dense_int8(flat, weight, scale)) + w[p + name + ".bias"]
             return out.reshape(batch, seq, -1)
 
         def split(h: np.ndarray) -> np.ndarray:
@@ -82,6 +108,20 @@ def transformer_layers(w: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray
     return x
 
 
+def load_tokenizer(path: Path):  # type: ignore[no-untyped-def]
+    """The folder's fast tokenizer, truncating at the model's ``max_seq_length`` as sentence-transformers does, and
+    that length."""
+    from tokenizers import Tokenizer
+
+    config = json.loads((path / "config.json").read_text())
+    st_config = json.loads((path / "sentence_bert_config.json").read_text())
+    max_len = min(int(st_config.get("max_seq_length", 512)), int(config.get("max_position_embeddings", 512)))
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.enable_truncation(max_len)
+    tokenizer.no_padding()
+    return tokenizer, max_len
+
+
 class BertNumpyEncoder:
     """Mean-pooled, normalised BERT sentence embeddings computed with numpy from a model folder."""
 
@@ -96,13 +136,16 @@ class BertNumpyEncoder:
         self.dim = int(config["hidden_size"])
 
     @classmethod
-    def load(cls, path: Path) -> BertNumpyEncoder | None:
-        """The encoder for a sentence-transformers folder, or ``None`` if the folder is not a plain mean-pooled BERT."""
+    def load(cls, path: Path, int8: bool = False) -> BertNumpyEncoder | None:
+        """The encoder for a sentence-transformers folder, or ``None`` if the folder is not a plain mean-pooled BERT.
+
+        ``int8``: the encoder layers' dense weights quantised as ``index/onnx_encoder.py``'s graph has them, and their
+        inputs quantised per call as ONNX Runtime does, so that a query gets the vector the int8 index encoder gives."""
         try:
             config = json.loads((path / "config.json").read_text())
             modules = [m["type"] for m in json.loads((path / "modules.json").read_text())]
             pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
-            st_config = json.loads((path / "sentence_bert_config.json").read_text())
+            json.loads((path / "sentence_bert_config.json").read_text())
         except (OSError, ValueError, KeyError, TypeError):
             return None
         supported = (
@@ -119,18 +162,18 @@ class BertNumpyEncoder:
         if not supported:
             return None
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
         weights = load_file(str(path / "model.safetensors"))
         # Weights may be stored as float16 (the shipped evidence encoder): compute in float32 as torch does.
         weights = {k.removeprefix("bert."): v.astype(np.float32, copy=False) for k, v in weights.items()}
         # Dense layers are applied as ``x @ W.T``: store W.T contiguous once so each product is one BLAS call.
-        weights = {k: np.ascontiguousarray(v.T) if k.startswith("encoder.") and k.endswith("dense.weight") or k.endswith(
-            ("query.weight", "key.weight", "value.weight")) else v for k, v in weights.items()}
-        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        max_len = min(int(st_config.get("max_seq_length", 512)), int(config.get("max_position_embeddings", 512)))
-        tokenizer.enable_truncation(max_len)
-        tokenizer.no_padding()
+        dense = [k for k in weights if k.startswith("encoder.") and k.endswith(("dense.weight", "query.weight", "key.weight",
+                                                                            "value.weight"))]
+        for key in dense:
+            weights[key] = np.ascontiguousarray(weights[key].T)
+            if int8:
+                weights[key], weights[key.removesuffix(".weight") + ".scale"] = quantise_int8(weights[key])
+        tokenizer, max_len = load_tokenizer(path)
         return cls(path, weights, config, max_len, tokenizer)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

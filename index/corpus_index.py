@@ -35,7 +35,7 @@ from .duplicates import (
     save_centroids,
     update_near_duplicates,
 )
-from .embedder import Embedder, SentenceTransformerEmbedder
+from .embedder import Embedder, make_embedder
 from .errors import CorpusError, DocumentError
 from .manifest import Manifest, open_manifest
 from .models import Chunk, IndexReport, SkippedFile, search_text
@@ -76,16 +76,12 @@ class CorpusIndex:
         or ``embedder`` itself when an embedder is passed in, as tests do with fakes)."""
         self.settings = settings or load_settings()
         self.corpus = check_corpus(Path(corpus) if corpus is not None else self.settings.corpus)
-        self.embedder: Embedder = embedder or SentenceTransformerEmbedder(
-            self.settings.embed_model, self.settings.embed_device, self.settings.embed_batch_size
-        )
+        self.embedder: Embedder = embedder or make_embedder(self.settings.embed_model, self.settings)
         if sentence_embedder is None and embedder is not None:
             sentence_embedder = embedder
         if sentence_embedder is None and self.settings.evidence_encoder == self.settings.embed_model:
             sentence_embedder = self.embedder
-        self.sentence_embedder: Embedder = sentence_embedder or SentenceTransformerEmbedder(
-            self.settings.evidence_encoder, self.settings.embed_device, self.settings.embed_batch_size
-        )
+        self.sentence_embedder: Embedder = sentence_embedder or make_embedder(self.settings.evidence_encoder, self.settings)
         self.dir = index_dir_for(self.corpus, self.settings, self.embedder.name)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._centroids_path = self.dir / "centroids.npz"

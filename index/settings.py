@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,8 +57,14 @@ class Settings(BaseSettings):
         default=PACKAGED_MODEL,
         description="Embedding model: the packaged all-MiniLM-L6-v2, or a path to a local sentence-transformers model folder.",
     )
-    embed_batch_size: int = Field(default=64, ge=1, le=4096, description="Texts per embedding batch when indexing.")
+    embed_batch_size: int = Field(default=64, ge=1, le=4096, description="Texts per embedding batch when indexing in float32 (int8 runs each text alone: no vector depends on its batch).")
     embed_device: str = Field(default="cpu", description="Torch device for the embedding model (cpu, cuda, ...).")
+    embed_precision: Literal["int8", "float32"] = Field(
+        default="int8",
+        description="int8: on the CPU, both models index through ONNX Runtime with int8 dense layers (about 2x faster, "
+        "same answer quality, measured: README) and embed questions the same way; float32: sentence-transformers as "
+        "the models ship. Each has its own index; changing it re-embeds at the next sync.",
+    )
     chunk_max_chars: int = Field(
         default=900,
         ge=100,

@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from index import CorpusIndex, IndexReport, QuestionError, Settings, load_settings
+from index.embedder import INT8_SUFFIX
 
 from . import text_stats
 from .conflicts import ValueGroup, find_disagreement
@@ -63,7 +64,9 @@ class QAEngine:
         self._lock = threading.Condition()
         self.scorer: EvidenceScorer = make_scorer(self.settings)
         encoder = index.sentence_embedder.name
-        if self.scorer.encoder is not None and self.scorer.encoder != encoder:
+        # The int8 variant of the scorer's encoder is the same model quantised: its features were measured to keep the
+        # scorer's quality (README, "A faster encoder for indexing"), so it counts as the same encoder.
+        if self.scorer.encoder is not None and self.scorer.encoder != encoder.removesuffix(INT8_SUFFIX):
             # A learned scorer's features are cosines of its own encoder: with another one they mean nothing.
             logger.warning(
                 "evidence scorer %r was fitted with the %s encoder, but this index embeds sentences with %s; "
@@ -378,7 +381,7 @@ def get_engine(corpus: Path | str | None = None, settings: Settings | None = Non
     """The engine of a corpus (default: settings.corpus, i.e. seeds/), indexed on first use and cached."""
     settings = settings or load_settings()
     root = Path(corpus if corpus is not None else settings.corpus).expanduser().resolve()
-    key = (str(root), str(settings.home.expanduser().resolve()), settings.embed_model, settings.evidence_encoder,
+    key = (str(root), str(settings.home.expanduser().resolve()), settings.embed_model, settings.evidence_encoder, settings.embed_precision,
            settings.evidence, settings.abstain_threshold)
     with _engines_lock:
         engine = _engines.get(key)

@@ -58,10 +58,19 @@ def assert_verbatim(corpus: Path, citations) -> None:  # type: ignore[no-untyped
             assert " ".join(p.strip() for p in pieces) == c.quote, f"{c.file}:{c.line}-{c.last_line} does not hold {c.quote!r}"
 
 
+@pytest.fixture(scope="session")
+def _shared_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of built int8 encoder graphs for the whole session (each takes a few seconds to build)."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Point DOCQA_HOME at the test's temp dir and forget cached engines/Chroma clients afterwards."""
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _shared_models: Path):
+    """Point DOCQA_HOME at the test's temp dir and forget cached engines/Chroma clients afterwards. Its ``models``
+    folder (derived int8 graphs, keyed by model) links to the session's, so each graph is built once."""
     monkeypatch.setenv("DOCQA_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "models").symlink_to(_shared_models, target_is_directory=True)
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
     yield
     from qa import reset_engines
