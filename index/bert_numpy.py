@@ -95,7 +95,10 @@ def transformer_layers(w: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray
         def split(h: np.ndarray) -> np.ndarray:
             return h.reshape(batch, seq, heads, width).transpose(0, 2, 1, 3)
 
-        q, k, v = (split(dense(x, f"attention.self.{n}")) for n in ("query", "key", "value"))
+        if p + "attention.self.qkv.weight" in w:  # fused at load: one quantisation and one product for all three
+            q, k, v = (split(part) for part in np.split(dense(x, "attention.self.qkv"), 3, axis=-1))
+        else:
+            q, k, v = (split(dense(x, f"attention.self.{n}")) for n in ("query", "key", "value"))
         scores = (q @ k.transpose(0, 1, 3, 2)) * scale + neg
         scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
         probs = scores / scores.sum(axis=-1, keepdims=True)
@@ -173,6 +176,14 @@ class BertNumpyEncoder:
             weights[key] = np.ascontiguousarray(weights[key].T)
             if int8:
                 weights[key], weights[key.removesuffix(".weight") + ".scale"] = quantise_int8(weights[key])
+        # Query, key and value read the same input: one product with their weights side by side. In int8 this is
+        # also what ONNX Runtime does, one input quantisation shared by the three; the per-column scales are unchanged.
+        for layer in {k.split(".attention.self.")[0] for k in dense if ".attention.self." in k}:
+            names = [f"{layer}.attention.self.{n}" for n in ("query", "key", "value")]
+            fused = f"{layer}.attention.self.qkv"
+            for part in ("weight", "bias", "scale"):
+                if all(f"{n}.{part}" in weights for n in names):
+                    weights[f"{fused}.{part}"] = np.ascontiguousarray(np.concatenate([weights.pop(f"{n}.{part}") for n in names], axis=-1))
         tokenizer, max_len = load_tokenizer(path)
         return cls(path, weights, config, max_len, tokenizer)
 
