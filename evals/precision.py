@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from index import CorpusIndex, load_settings
-from qa import QAEngine
+from qa import Answer, QAEngine
 
 from .metrics import score_turn, summarize
 from .runner import DEFAULT_SQUAD, squad_cases
@@ -30,7 +30,7 @@ def evaluate(engine: QAEngine, cases: list, corpus: Path) -> dict[str, float]:  
     """The metrics of ``engine`` over ``cases`` (each case's turns asked in order, as the eval runner does)."""
     results = []
     for case in cases:
-        history = []
+        history: list[Answer] = []
         for i, turn in enumerate(case.turns):
             t = time.perf_counter()
             answer = engine.answer(turn.question, history)

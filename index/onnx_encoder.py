@@ -80,7 +80,7 @@ def build_int8_graph(model_dir: Path, target: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
         model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-        transformer = model[0].auto_model.eval()
+        transformer = model[0].auto_model.eval()  # type: ignore[union-attr]
         sample = model.tokenizer(["a short text", "a somewhat longer text to trace"], padding=True, return_tensors="pt")
         float_path, int8_path = work / "float32.onnx", work / "int8.onnx"
         with warnings.catch_warnings(), torch.no_grad():
