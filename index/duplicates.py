@@ -70,9 +70,24 @@ def find_near_duplicates(vectors: dict[str, np.ndarray], threshold: float) -> li
     if len(files) < 2:
         return []
     centroids = np.stack([centroid(vectors[f]) for f in files])
-    close = np.triu(centroids @ centroids.T >= PREFILTER, k=1)
-    pairs = [_pair(files[i], files[j], vectors[files[i]], vectors[files[j]], threshold) for i, j in zip(*np.nonzero(close), strict=True)]
+    pairs = [_pair(files[i], files[j], vectors[files[i]], vectors[files[j]], threshold) for i, j in close_pairs(centroids)]
     return _ordered([p for p in pairs if p is not None])
+
+
+#: Rows of the centroid similarity matrix computed at a time: memory stays rows x documents, not documents squared.
+BLOCK = 1024
+
+
+def close_pairs(centroids: np.ndarray) -> list[tuple[int, int]]:
+    """Index pairs ``i < j`` whose centroids' cosine is at least ``PREFILTER``, by blocks of rows. The work is
+    quadratic in documents (not chunks): 1,824 documents are a few milliseconds; memory is ``BLOCK`` rows."""
+    out: list[tuple[int, int]] = []
+    for start in range(0, len(centroids), BLOCK):
+        rows, cols = np.nonzero(centroids[start : start + BLOCK] @ centroids.T >= PREFILTER)
+        rows = rows + start
+        upper = cols > rows
+        out.extend(zip(rows[upper].tolist(), cols[upper].tolist(), strict=True))
+    return out
 
 
 def update_near_duplicates(previous: list[DuplicatePair], centroids: dict[str, np.ndarray], changed: set[str],

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import CorpusIndex, HashingEmbedder, load_settings
-from index.duplicates import centroid, find_near_duplicates, load_centroids, update_near_duplicates
+from index import CorpusIndex, HashingEmbedder, duplicates, load_settings
+from index.duplicates import PREFILTER, centroid, close_pairs, find_near_duplicates, load_centroids, update_near_duplicates
 
 from .conftest import write_tree
 
@@ -137,3 +137,15 @@ def test_unusable_centroids_mean_comparing_everything(index: CorpusIndex, tmp_pa
                                     index.settings.duplicate_threshold)
     assert index.manifest.duplicates == expected and ("copy.txt", "original.txt") in [p[:2] for p in pairs_of(index)]
     assert load_centroids(path, "anything") is None and path.is_file()  # rewritten whole, under its own key
+
+
+@pytest.mark.parametrize("block", [1, 7, 1024])
+def test_close_pairs_by_blocks_are_the_full_matrix_pairs(monkeypatch, block):
+    """Centroid candidates computed a block of rows at a time are exactly the upper triangle of the full matrix."""
+    rng = np.random.default_rng(5)
+    docs = documents(rng, 40)
+    matrix = np.stack([centroid(docs[f]) for f in sorted(docs)])
+    full = sorted(zip(*np.nonzero(np.triu(matrix @ matrix.T >= PREFILTER, k=1)), strict=True))
+    monkeypatch.setattr(duplicates, "BLOCK", block)
+    assert sorted(close_pairs(matrix)) == [(int(i), int(j)) for i, j in full]
+    assert full, "the fixture must hold close pairs"
