@@ -280,6 +280,27 @@ def item_recall(squad_docs: str, cache: str, questions_file: str, work: str, con
     return {"rows": rows, "peak_rss_mb": round(_peak_rss_mb())}
 
 
+def item_neardup(corpus: str, sizes: str = "1824,5000,10000,20000,40000") -> dict[str, object]:
+    """Near-duplicate candidate generation (``close_pairs``, every centroid pair by blocks) on pseudo-documents: each
+    the mean of 1-5 consecutive real chunk vectors of the indexed corpus, ``sizes`` of them. Seconds and pairs."""
+    from index import CorpusIndex, load_settings
+    from index.duplicates import close_pairs
+
+    index = CorpusIndex(Path(corpus), load_settings())
+    index.sync(progress=False)
+    chunks = index.store.vectors([c.id for c in index.chunks])
+    rng = np.random.default_rng(0)
+    rows: list[dict[str, object]] = []
+    for n in (int(v) for v in sizes.split(",")):
+        starts, widths = rng.integers(0, len(chunks) - 5, n), rng.integers(1, 6, n)
+        docs = np.stack([chunks[s : s + w].mean(axis=0) for s, w in zip(starts, widths, strict=True)])
+        docs = (docs / np.linalg.norm(docs, axis=1, keepdims=True)).astype(np.float32)
+        t0 = time.perf_counter()
+        pairs = close_pairs(docs)
+        rows.append({"documents": n, "seconds": round(time.perf_counter() - t0, 3), "candidate_pairs": len(pairs)})
+    return {"chunks": len(chunks), "rows": rows, "peak_rss_mb": round(_peak_rss_mb())}
+
+
 def item_extraction(squad_docs: str, work: str) -> dict[str, object]:
     """PDF text extraction: pages/s reading a 300-page PDF (SQuAD text, 40 lines a page) into its text view, and
     converting SQuAD to PDF for the indexing comparison (scripts/convert_corpus.py)."""
@@ -325,7 +346,7 @@ def item_extraction(squad_docs: str, work: str) -> dict[str, object]:
 
 ITEMS: dict[str, Callable[..., dict[str, object]]] = {
     "indexing": item_indexing, "latency": item_latency, "scale": item_scale, "add_one": item_add_one, "open": item_open, "recall": item_recall,
-    "extraction": item_extraction,
+    "extraction": item_extraction, "neardup": item_neardup,
 }
 
 
@@ -398,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         results["latency_seeds"] = _child("latency", [str(SEEDS_DIR), str(seeds_q)], home)
         results["latency_squad"] = _child("latency", [str(squad_docs), str(qfile)], home)
         results["cold_start_seeds"] = _cold_start(SEEDS_DIR, home)
+        results["neardup"] = _child("neardup", [str(squad_docs)], home)
         cache = str(args.cache or Path(tmp) / "embeddings.npz")
         if args.copies:
             big = Path(tmp) / "big"
