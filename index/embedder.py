@@ -67,7 +67,27 @@ def resolve_model_path(model: str) -> Path:
 LIGHT_MAX_TEXTS = 4
 
 
-class SentenceTransformerEmbedder:
+class _NumpyQueries:
+    """Small calls (queries) through ``BertNumpyEncoder``, loaded on first use; None when the model is not a plain
+    mean-pooled BERT (the batch route then serves them too)."""
+
+    _path: Path
+    _light: BertNumpyEncoder | None | bool  # None: not tried yet; False: unsupported model
+    _lock: threading.Lock
+    _int8 = False
+
+    def _light_encoder(self) -> BertNumpyEncoder | None:
+        with self._lock:
+            if self._light is None:
+                try:
+                    self._light = BertNumpyEncoder.load(self._path, int8=self._int8) or False
+                except Exception as exc:  # a damaged folder: the batch route will report it properly
+                    logger.debug("numpy query encoder (int8 %s) unavailable for %s: %s", self._int8, self._path, exc)
+                    self._light = False
+            return self._light if isinstance(self._light, BertNumpyEncoder) else None
+
+
+class SentenceTransformerEmbedder(_NumpyQueries):
     """sentence-transformers model loaded from a local folder; imported and loaded on first use.
 
     Small calls (queries) go through ``BertNumpyEncoder`` when the model is a plain mean-pooled BERT;
@@ -102,16 +122,6 @@ class SentenceTransformerEmbedder:
                 logger.info("loaded embedding model from %s", self._path)
         return self._model
 
-    def _light_encoder(self) -> BertNumpyEncoder | None:
-        with self._lock:
-            if self._light is None:
-                try:
-                    self._light = BertNumpyEncoder.load(self._path) or False
-                except Exception as exc:  # a damaged folder: sentence-transformers will report it properly
-                    logger.debug("numpy query encoder unavailable for %s: %s", self._path, exc)
-                    self._light = False
-            return self._light if isinstance(self._light, BertNumpyEncoder) else None
-
     def embed(self, texts: list[str]) -> np.ndarray:
         if 0 < len(texts) <= LIGHT_MAX_TEXTS:
             light = self._light_encoder()
@@ -126,11 +136,13 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-class Int8Embedder:
+class Int8Embedder(_NumpyQueries):
     """The same model with int8 dense layers (``index/onnx_encoder.py``): batches through ONNX Runtime, about 2x
     sentence-transformers' speed on the CPU; small calls (queries) through the numpy copy of the same computation,
     without importing torch or ONNX Runtime. Its vectors differ from the float32 model's (cosine about 0.99), so it has
     its own name, and an index made with one is never queried with the other."""
+
+    _int8 = True
 
     def __init__(self, model: str, models_home: Path) -> None:
         from .onnx_encoder import OnnxInt8Encoder
@@ -145,16 +157,6 @@ class Int8Embedder:
     def name(self) -> str:
         base = self._model_setting if self._model_setting in (PACKAGED_MODEL, EVIDENCE_ENCODER) else f"st:{self._path.name}"
         return base + INT8_SUFFIX
-
-    def _light_encoder(self) -> BertNumpyEncoder | None:
-        with self._lock:
-            if self._light is None:
-                try:
-                    self._light = BertNumpyEncoder.load(self._path, int8=True) or False
-                except Exception as exc:  # a damaged folder: the ONNX route will report it properly
-                    logger.debug("numpy int8 query encoder unavailable for %s: %s", self._path, exc)
-                    self._light = False
-            return self._light if isinstance(self._light, BertNumpyEncoder) else None
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if 0 < len(texts) <= LIGHT_MAX_TEXTS:
