@@ -35,5 +35,7 @@ if [ "$LATEST" = 1 ]; then
     pip_ install -q --upgrade --upgrade-strategy eager -e ".[$EXTRAS]"
 else
     pip_ install -q --require-hashes -r "$LOCK"
-    pip_ install -q --no-deps -e ".[$EXTRAS]"
+    # Built with the locked setuptools already in .venv: build isolation would fetch the newest setuptools
+    # that pyproject.toml's build requirement allows, a version no lock file holds.
+    pip_ install -q --no-deps --no-build-isolation -e ".[$EXTRAS]"
 fi
