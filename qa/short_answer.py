@@ -35,6 +35,10 @@ _NUMBER = re.compile(
     r"(?:\s*(?:%|percent|per cent))?\b",
     re.IGNORECASE,
 )
+#: A nationality adjective ("American", "Russian", "Pakistani", "Chinese", "Turkish") ...
+_DEMONYM = re.compile(r"[A-Z][a-z]+(?:an|ean|ian|ese|ish|i)$")
+#: ... used before a lower-case word ("American officials", "Russian authorities") modifies it: not who did it.
+_MODIFIES = re.compile(r"\s+[a-z]")
 _PLACE_PREP = re.compile(r"\b(?:in|at|near|from|out of|outside|inside|across|based in|to)\s+(?:the\s+)?$", re.IGNORECASE)
 
 
@@ -121,6 +125,15 @@ def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozense
     ]
     if not candidates:
         return None
+    if kind == "who":
+        # A month or weekday is no one ("March", "Friday"): a sentence naming nothing else holds no who-answer.
+        candidates = [c for c in candidates if not _DATE.fullmatch(c.text)]
+        if not candidates:
+            return None
+        # "American officials were quick to attribute the massacre to ISKP": the officials are not the answer, unless
+        # nothing else is named.
+        named = [c for c in candidates if not (_DEMONYM.fullmatch(c.text) and _MODIFIES.match(sentence, c.end))]
+        candidates = named or candidates
     # Positions of the question's words in the sentence.
     anchors = [m.start() for m in re.finditer(r"[\w’'-]+", sentence) if stem(m.group(0)) in q_stems and m.group(0).lower() not in STOPWORDS]
     if not anchors:
