@@ -91,6 +91,8 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
             text = re.sub(r"(?:’|')s$", "", text)  # "France's" -> "France"
             if not text or not _is_name(text, lower_vocab, start == 0):
                 continue
+            if kind == "who" and _DATE.fullmatch(text):
+                continue  # a month or weekday is no one ("March", "Friday")
             if kind == "where" and not _PLACE_PREP.search(sentence[:start]):
                 continue
             spans.append(Span(start, start + len(text), text))
@@ -126,10 +128,6 @@ def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozense
     if not candidates:
         return None
     if kind == "who":
-        # A month or weekday is no one ("March", "Friday"): a sentence naming nothing else holds no who-answer.
-        candidates = [c for c in candidates if not _DATE.fullmatch(c.text)]
-        if not candidates:
-            return None
         # "American officials were quick to attribute the massacre to ISKP": the officials are not the answer, unless
         # nothing else is named.
         named = [c for c in candidates if not (_DEMONYM.fullmatch(c.text) and _MODIFIES.match(sentence, c.end))]
