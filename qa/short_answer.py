@@ -91,8 +91,8 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
             text = re.sub(r"(?:’|')s$", "", text)  # "France's" -> "France"
             if not text or not _is_name(text, lower_vocab, start == 0):
                 continue
-            if kind == "who" and _DATE.fullmatch(text):
-                continue  # a month or weekday is no one ("March", "Friday")
+            if _DATE.fullmatch(text):
+                continue  # a month or weekday is neither someone nor somewhere ("March", "in March")
             if kind == "where" and not _PLACE_PREP.search(sentence[:start]):
                 continue
             spans.append(Span(start, start + len(text), text))

@@ -32,3 +32,8 @@ def test_a_month_is_never_who() -> None:
     sentence = "On March 22nd, an unprecedented assault on a concert in Moscow left 139 people dead."
     assert extract("Which group carried out the Moscow concert attack?", sentence) is None
     assert extract("When was the Moscow concert attack?", sentence).text == "March 22nd"  # type: ignore[union-attr]
+
+
+def test_a_month_is_never_where() -> None:
+    assert extract("Where did the attack happen?", "The attack happened in March near Moscow.").text == "Moscow"  # type: ignore[union-attr]
+    assert extract("Where did the attack happen?", "The attack happened in March.") is None
