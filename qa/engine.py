@@ -17,7 +17,7 @@ from index.embedder import INT8_SUFFIX
 
 from . import text_stats
 from .conflicts import ValueGroup, find_disagreement
-from .evidence import Evidence, citation_of, gather_candidates
+from .evidence import Evidence, citation_of, gather_candidates, rerank_chunks
 from .followup import Rewrite, rewrite
 from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timings
 from .question import clean_question
@@ -225,7 +225,7 @@ class QAEngine:
             abstained=abstained,
             evidence_score=score,
             threshold=threshold,
-            retrieved=retrieval.chunks,
+            retrieved=rerank_chunks(retrieval.chunks, evidence),
             timings=Timings(
                 embed_ms=round(retrieval.embed_ms, 3),
                 retrieve_ms=round(retrieval.retrieve_ms, 3),

@@ -75,6 +75,11 @@ class RetrievedChunk(BaseModel):
     dense_score: float | None = Field(default=None, description="Cosine similarity to the question (dense retriever), if it found this chunk.")
     bm25_score: float | None = Field(default=None, description="BM25 score (lexical retriever), if it found this chunk.")
     fused_score: float = Field(description="Reciprocal-rank-fusion score over both retrievers.")
+    evidence_score: float | None = Field(
+        default=None,
+        description="Best evidence score of a sentence of this chunk (the scorer's; None: its sentences were not read). "
+        "An answer lists chunks by this score first, then the rest by fused score.",
+    )
 
 
 class Timings(BaseModel):
