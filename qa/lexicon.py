@@ -18,7 +18,7 @@ _GROUPS = [
     "lead leads leader leaders led head heads headed",
     "base based headquarters headquartered located operating",
     "attack attacks attacked assault massacre raid",
-    "arrest arrested arrests detain detained capture captured apprehend apprehended",
+    "arrest arrested arrests detain detained capture captured apprehend apprehended catch caught",
     "group organization organisation faction outfit affiliate",
     "country nation state",
     "warn warned warning warnings",

@@ -39,6 +39,10 @@ _NUMBER = re.compile(
 _DEMONYM = re.compile(r"[A-Z][a-z]+(?:an|ean|ian|ese|ish|i)$")
 #: ... used before a lower-case word ("American officials", "Russian authorities") modifies it: not who did it.
 _MODIFIES = re.compile(r"\s+[a-z]")
+#: The previous question a follow-up carries as context (``qa.followup``): "...? (Who was behind the attack?)".
+_CONTEXT = re.compile(r"(?<=\?)\s*\([^()]*\)\s*$")
+#: "the Afghanistan-based group": a place, though no preposition leads it.
+_BASED = re.compile(r"\b((?:[A-Z][\w’'.]*\s+)*[A-Z][\w’'.]*)-based\b")
 _PLACE_PREP = re.compile(r"\b(?:in|at|near|from|out of|outside|inside|across|based in|to)\s+(?:the\s+)?$", re.IGNORECASE)
 
 
@@ -53,6 +57,9 @@ class Span:
 
 def question_kind(question: str) -> str | None:
     """'who', 'where', 'when', 'how many' or None (no short answer expected)."""
+    # A follow-up rewritten as "When did it happen? (How many people were killed?)" asks what its own words ask:
+    # the parenthesised previous question is context for retrieval only.
+    question = _CONTEXT.sub("", question)
     q = question.strip().lower()
     if re.search(r"\bhow (?:many|much)\b", q) or re.search(r"\bwhat (?:was|is|were) the (?:death toll|toll|number|total|count)\b", q):
         return "how many"
@@ -96,6 +103,13 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
             if kind == "where" and not _PLACE_PREP.search(sentence[:start]):
                 continue
             spans.append(Span(start, start + len(text), text))
+        if kind == "where":
+            for m in _BASED.finditer(sentence):
+                lead = re.match(r"(?:(?:the|a|an|its|their|this|that)\s+)+", m.group(1), re.IGNORECASE)
+                start = m.start(1) + (lead.end() if lead else 0)
+                if start < m.end(1) and not _DATE.fullmatch(sentence[start : m.end(1)]):
+                    spans.append(Span(start, m.end(1), sentence[start : m.end(1)]))
+            spans.sort(key=lambda sp: sp.start)
     elif kind == "when":
         for m in _DATE.finditer(sentence):
             if re.search(r"(?:^|\s)date\s*$", sentence[: m.start()], re.IGNORECASE):
@@ -132,6 +146,9 @@ def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozense
         # nothing else is named.
         named = [c for c in candidates if not (_DEMONYM.fullmatch(c.text) and _MODIFIES.match(sentence, c.end))]
         candidates = named or candidates
+    if kind == "where" and re.search(r"\bfrom\s*\??\s*$", question.strip()):
+        # "Where were they from?" asks for an origin: a place after "from" ("suspects from Tajikistan"), when there is one.
+        candidates = [c for c in candidates if re.search(r"\bfrom\s+(?:the\s+)?$", sentence[: c.start])] or candidates
     # Positions of the question's words in the sentence.
     anchors = [m.start() for m in re.finditer(r"[\w’'-]+", sentence) if stem(m.group(0)) in q_stems and m.group(0).lower() not in STOPWORDS]
     if not anchors:

@@ -121,3 +121,14 @@ def test_exact_vector_store_breaks_equal_similarities_by_insertion_order(tmp_pat
     store = NumpyStore(tmp_path / "v.npz")
     store.upsert(chunks, np.stack([same] * len(chunks)))
     assert [cid for cid, _ in store.query(same, 5)] == ["c00", "c01", "c02", "c03", "c04"]
+
+
+@pytest.mark.parametrize(("asked", "written"), [
+    ("died", "killed"), ("caught", "captured"), ("caught", "apprehended"), ("founded", "established"),
+])
+def test_the_lexicon_matches_words_for_the_same_idea(asked: str, written: str) -> None:
+    from qa.lexicon import equivalents
+    from qa.text import stem
+
+    assert stem(written) in equivalents(stem(asked))
+    assert stem("concert") not in equivalents(stem(asked))  # and nothing else

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.short_answer import extract
+from qa.short_answer import extract, question_kind
 
 ATTRIBUTION = ("American officials were quick to attribute the massacre to ISKP, with subsequent arrests in Russia "
                "pointing towards suspects from Tajikistan.")
@@ -37,3 +37,31 @@ def test_a_month_is_never_who() -> None:
 def test_a_month_is_never_where() -> None:
     assert extract("Where did the attack happen?", "The attack happened in March near Moscow.").text == "Moscow"  # type: ignore[union-attr]
     assert extract("Where did the attack happen?", "The attack happened in March.") is None
+
+
+def test_a_follow_up_asks_what_its_own_words_ask() -> None:
+    # The rewriter carries the previous question as context: "it" after "How many people were killed?".
+    asked = "When did it happen? (How many people were killed?)"
+    assert question_kind(asked) == "when"
+    assert extract(asked, "On March 22nd, an assault in Moscow left 139 people dead.").text == "March 22nd"  # type: ignore[union-attr]
+    assert question_kind("How many died? (When was the attack?)") == "how many"
+
+
+@pytest.mark.parametrize(("question", "sentence", "short"), [
+    # "Where ... from?" asks for an origin: the place after "from", not the first place named.
+    ("Where were the attackers from?", ATTRIBUTION, "Tajikistan"),
+    # "X-based" names a place without a preposition before it.
+    ("Where is ISIS-K based?",
+     "Suspicions have fallen on the Afghanistan-based ISIS affiliate, ISIS-Khorasan or ISIS-K.", "Afghanistan"),
+    ("Where is the company based?", "The Paris-based company makes cheese in Lyon.", "Paris"),
+    # Without "from", the nearest place to the question's words, as before.
+    ("Where were the suspects arrested?", "The suspects were arrested in Bryansk, far from Moscow.", "Bryansk"),
+])
+def test_where_answers_name_the_place_asked_for(question: str, sentence: str, short: str) -> None:
+    span = extract(question, sentence)
+    assert span is not None and span.text == short
+    assert sentence[span.start : span.end] == short
+
+
+def test_where_finds_no_place_in_a_sentence_without_one() -> None:
+    assert extract("Where is the company based?", "The company makes cheese.") is None
