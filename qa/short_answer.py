@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .text import STOPWORDS, stem, words
 
@@ -127,13 +128,36 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
     return spans
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What ``extract`` reads of a question, parsed once per question (it is called for every candidate sentence)."""
+
+    kind: str | None
+    stems: frozenset[str]
+    lower: str
+    verb: str | None
+    origin: bool
+
+
+@lru_cache(maxsize=1024)
+def _asked(question: str) -> _Asked:
+    kind = question_kind(question)
+    stems = frozenset(stem(w) for w in words(question) if w.lower() not in STOPWORDS)
+    # For "who <verb> ...", the verb: the first content word after the question word.
+    after_who = re.search(r"\b(?:who|whom|whose)\s+(.*)", question, re.IGNORECASE)
+    verb = next((stem(w) for w in words(after_who.group(1)) if w.lower() not in STOPWORDS), None) if after_who else None
+    origin = kind == "where" and re.search(r"\bfrom\s*\??\s*$", question.strip()) is not None
+    return _Asked(kind, stems, question.lower(), verb, origin)
+
+
 def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> Span | None:
     """The best short-answer span of ``sentence`` for ``question``, or None."""
-    kind = question_kind(question)
+    asked = _asked(question)
+    kind = asked.kind
     if kind is None:
         return None
-    q_stems = {stem(w) for w in words(question) if w.lower() not in STOPWORDS}
-    q_lower = question.lower()
+    q_stems = asked.stems
+    q_lower = asked.lower
     candidates = [
         c for c in _candidates(kind, sentence, lower_vocab)
         # An answer repeats nothing the question already says.
@@ -146,7 +170,7 @@ def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozense
         # nothing else is named.
         named = [c for c in candidates if not (_DEMONYM.fullmatch(c.text) and _MODIFIES.match(sentence, c.end))]
         candidates = named or candidates
-    if kind == "where" and re.search(r"\bfrom\s*\??\s*$", question.strip()):
+    if asked.origin:
         # "Where were they from?" asks for an origin: a place after "from" ("suspects from Tajikistan"), when there is one.
         candidates = [c for c in candidates if re.search(r"\bfrom\s+(?:the\s+)?$", sentence[: c.start])] or candidates
     # Positions of the question's words in the sentence.
@@ -154,9 +178,7 @@ def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozense
     if not anchors:
         return candidates[0]
 
-    # For "who <verb> ...", the verb: the first content word after the question word.
-    after_who = re.search(r"\b(?:who|whom|whose)\s+(.*)", question, re.IGNORECASE)
-    verb = next((stem(w) for w in words(after_who.group(1)) if w.lower() not in STOPWORDS), None) if after_who else None
+    verb = asked.verb
     verb_at = [m.start() for m in re.finditer(r"[\w’'-]+", sentence) if verb is not None and stem(m.group(0)) == verb]
 
     def distance(c: Span) -> float:
