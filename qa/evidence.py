@@ -156,6 +156,8 @@ def rerank_chunks(retrieved: list[RetrievedChunk], evidence: list[Evidence]) -> 
         cid = e.retrieved.chunk_id
         if e.score > best.get(cid, float("-inf")):
             best[cid] = e.score
-    scored = [rc.model_copy(update={"evidence_score": round(best[rc.chunk_id], 6)}) for rc in retrieved if rc.chunk_id in best]
-    scored.sort(key=lambda rc: -(rc.evidence_score or 0.0))
-    return scored + [rc for rc in retrieved if rc.chunk_id not in best]
+    best = {cid: round(score, 6) for cid, score in best.items()}  # scores this close are a tie: the fused order decides
+    read = sorted((rc for rc in retrieved if rc.chunk_id in best), key=lambda rc: -best[rc.chunk_id])
+    return [rc.model_copy(update={"evidence_score": best[rc.chunk_id]}) for rc in read] + [
+        rc for rc in retrieved if rc.chunk_id not in best
+    ]

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .models import Answer
+from .question import with_context
 from .short_answer import question_kind
 
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "last": -1, "other": 1}
@@ -76,7 +77,6 @@ _TOPIC_SWITCH = re.compile(
     r"unrelated(?:ly)?(?:,?\s+but)?|by\s+the\s+way|anyway)\s*[:,;.-]*\s*",
     re.IGNORECASE,
 )
-_CONTEXT = re.compile(r"\s*\(.*\)\s*$")
 _HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
 _QUESTION_WORDS = {
     "Who", "What", "When", "Where", "Which", "Why", "How", "And", "Is", "Was", "Did", "Does", "Do", "The", "In", "On",
@@ -218,6 +218,5 @@ def rewrite(question: str, history: Sequence[Answer]) -> Rewrite:
             return Rewrite(_substitute(body, m, referent, possessive))
 
     if pointer or _THERE.search(body) or _LEADING.match(question) or (not own_names and len(body.split()) <= 4):
-        # The previous question as context, without the context it carried in turn: one level, never nested.
-        return Rewrite(f"{body.rstrip('?')}? ({_CONTEXT.sub('', prev)})")
+        return Rewrite(with_context(body, prev))
     return Rewrite(question)

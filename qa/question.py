@@ -1,4 +1,4 @@
-"""Validate and normalise a question before it is searched."""
+"""The question as asked: validated and normalised before it is searched, and a follow-up's carried context."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import unicodedata
 
 from index import QuestionError
 
+#: The previous question a follow-up carries as context: "When did it happen? (How many people were killed?)".
+_CONTEXT = re.compile(r"\s*\(.*\)\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -26,3 +28,13 @@ def clean_question(question: object, max_chars: int) -> str:
     if not any(ch.isalnum() for ch in text):
         raise QuestionError(f"the question {text!r} has no words; ask a question in words")
     return text
+
+
+def with_context(question: str, previous: str) -> str:
+    """``question`` carrying the previous question as context for retrieval (one level: never nested)."""
+    return f"{question.rstrip('?')}? ({own_words(previous)})"
+
+
+def own_words(question: str) -> str:
+    """What ``question`` itself asks, without the context ``with_context`` appended to it."""
+    return _CONTEXT.sub("", question)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .question import own_words
 from .text import STOPWORDS, stem, words
 
 _NAME_WORD = r"(?:[A-Z][\w’'.-]*[\w]|[A-Z]|al-[A-Z][\w-]*)"
@@ -40,8 +41,6 @@ _NUMBER = re.compile(
 _DEMONYM = re.compile(r"[A-Z][a-z]+(?:an|ean|ian|ese|ish|i)$")
 #: ... used before a lower-case word ("American officials", "Russian authorities") modifies it: not who did it.
 _MODIFIES = re.compile(r"\s+[a-z]")
-#: The previous question a follow-up carries as context (``qa.followup``): "...? (Who was behind the attack?)".
-_CONTEXT = re.compile(r"(?<=\?)\s*\([^()]*\)\s*$")
 #: "the Afghanistan-based group": a place, though no preposition leads it.
 _BASED = re.compile(r"\b((?:[A-Z][\w’'.]*\s+)*[A-Z][\w’'.]*)-based\b")
 _PLACE_PREP = re.compile(r"\b(?:in|at|near|from|out of|outside|inside|across|based in|to)\s+(?:the\s+)?$", re.IGNORECASE)
@@ -59,8 +58,8 @@ class Span:
 def question_kind(question: str) -> str | None:
     """'who', 'where', 'when', 'how many' or None (no short answer expected)."""
     # A follow-up rewritten as "When did it happen? (How many people were killed?)" asks what its own words ask:
-    # the parenthesised previous question is context for retrieval only.
-    question = _CONTEXT.sub("", question)
+    # the previous question it carries is context for retrieval only.
+    question = own_words(question)
     q = question.strip().lower()
     if re.search(r"\bhow (?:many|much)\b", q) or re.search(r"\bwhat (?:was|is|were) the (?:death toll|toll|number|total|count)\b", q):
         return "how many"
@@ -84,18 +83,21 @@ def _is_name(text: str, lower_vocab: frozenset[str], at_sentence_start: bool) ->
     return True
 
 
+def _trim_leading(start: int, text: str) -> tuple[int, str]:
+    """``text`` (found at ``start``) without leading stop words swept up at a sentence start ("The", "In")."""
+    parts = text.split(" ", 1)
+    while len(parts) > 1 and parts[0].lower() in STOPWORDS:
+        start += len(parts[0]) + 1
+        text = parts[1]
+        parts = text.split(" ", 1)
+    return start, text
+
+
 def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[Span]:
     spans: list[Span] = []
     if kind in ("who", "where"):
         for m in _NAME.finditer(sentence):
-            text = m.group(0).rstrip(".")
-            # Trim a leading stop word ("The", "In") swept up at a sentence start.
-            parts = text.split(" ", 1)
-            start = m.start()
-            while parts and parts[0].lower() in STOPWORDS and len(parts) > 1:
-                start += len(parts[0]) + 1
-                text = parts[1]
-                parts = text.split(" ", 1)
+            start, text = _trim_leading(m.start(), m.group(0).rstrip("."))
             text = re.sub(r"(?:’|')s$", "", text)  # "France's" -> "France"
             if not text or not _is_name(text, lower_vocab, start == 0):
                 continue
@@ -106,10 +108,9 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
             spans.append(Span(start, start + len(text), text))
         if kind == "where":
             for m in _BASED.finditer(sentence):
-                lead = re.match(r"(?:(?:the|a|an|its|their|this|that)\s+)+", m.group(1), re.IGNORECASE)
-                start = m.start(1) + (lead.end() if lead else 0)
-                if start < m.end(1) and not _DATE.fullmatch(sentence[start : m.end(1)]):
-                    spans.append(Span(start, m.end(1), sentence[start : m.end(1)]))
+                start, text = _trim_leading(m.start(1), m.group(1))
+                if text.lower() not in STOPWORDS and not _DATE.fullmatch(text):
+                    spans.append(Span(start, m.end(1), text))
             spans.sort(key=lambda sp: sp.start)
     elif kind == "when":
         for m in _DATE.finditer(sentence):
