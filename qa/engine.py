@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +23,7 @@ from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timi
 from .question import clean_question
 from .retrieval import HybridRetriever, Mode, Retrieval
 from .scorer import EvidenceScorer, make_scorer
-from .short_answer import extract
+from .short_answer import Span, extract, question_kind, refers_back
 from .text import content_terms
 from .verify import LineSource, verified
 
@@ -355,12 +355,29 @@ def _compose_disagreement(values: list[SourceValue], citations: list[Citation]) 
 
 
 def _short_answer(question: str, chosen: list[Evidence], lower_vocab: frozenset[str]) -> tuple[str | None, list[Evidence]]:
-    """Find the short answer in the best quotes; the quote that holds it is moved first."""
+    """Find the short answer in the best quotes; the quote that holds it is moved first.
+
+    A who-question's best quote that names no one but refers back ("the group's ambitions") is quoted with the
+    sentence before it on its line, when that one names who it is.
+    """
     for i, e in enumerate(chosen[:3]):
         span = extract(question, e.quote, lower_vocab)
+        if span is None and i == 0:
+            e, span = _with_antecedent(question, e, lower_vocab)
         if span is not None:
             return span.text, [e, *chosen[:i], *chosen[i + 1 :]]
     return None, chosen
+
+
+def _with_antecedent(question: str, e: Evidence, lower_vocab: frozenset[str]) -> tuple[Evidence, Span | None]:
+    """``e`` quoted from the previous sentence of its line, with the name found there, when ``e`` refers back to it."""
+    if e.lead is None or question_kind(question) != "who" or not refers_back(e.quote):
+        return e, None
+    start, text = e.lead
+    span = extract(question, text[: len(text) - len(e.quote)], lower_vocab)
+    if span is None:
+        return e, None
+    return replace(e, span=e.span.model_copy(update={"start": start}), quote=text), span
 
 
 def _compose(short: str | None, citations: list[Citation]) -> str:

@@ -36,6 +36,9 @@ class Evidence:
     features: tuple[float, ...] = ()
     #: For a sentence wrapped over lines and quoted whole: its last line's span (``span`` is the first line's).
     last_span: LineSpan | None = None
+    #: The previous sentence of the same line (same chunk) quoted together with this one: (its start offset, the text
+    #: from there to this quote's end), or None. What "the group" or "he" refers to is usually named there.
+    lead: tuple[int, str] | None = None
 
 
 #: A sentence wrapped over at most this many lines is quoted whole (a line range); a longer run (a list or a code block
@@ -91,7 +94,7 @@ def gather_candidates(
     store = retriever.sentence_vectors
     vectors = store.get_many([rc.chunk_id for rc in top]) if store is not None else {}  # one read for all of them
     rows: list[list[float]] = []
-    found: list[tuple[Chunk, RetrievedChunk, Sentence, LineSpan, str, LineSpan | None]] = []
+    found: list[tuple[Chunk, RetrievedChunk, Sentence, LineSpan, str, LineSpan | None, tuple[int, str] | None]] = []
     for rank, rc in enumerate(top):
         chunk = retriever.by_id[rc.chunk_id]
         file_lines = lines_of.get(chunk.file)
@@ -104,17 +107,22 @@ def gather_candidates(
         chunk_cos = rc.dense_score if rc.dense_score is not None else dense_floor
         sims = _sentence_cosines(chunk, vectors.get(chunk.id), query_vector, chunk_cos)
         chunk_stems = {stem(w) for w in words(chunk.text)}
+        previous: LineSpan | None = None
         for sentence, sim in zip(chunk.sentences, sims, strict=True):
             span, quote, last = _quote(sentence, line_text, q.term_set)
+            lead = None
+            if previous is not None and len(sentence.spans) == 1 and previous.line == span.line and previous.end <= span.start:
+                lead = (previous.start, line_text[span.line][previous.start : span.end])
+            previous = sentence.spans[0] if len(sentence.spans) == 1 else None
             row = sentence_features(
                 q, sentence.text, chunk_stems, sim, chunk_cos, rc.fused_score / top_fused, rank,
                 (rc.bm25_score or 0.0) / bm25_top, retriever.lower_vocab,
             )
             rows.append(row)
-            found.append((chunk, rc, sentence, span, quote, last))
+            found.append((chunk, rc, sentence, span, quote, last, lead))
     matrix = finish(rows)
-    return [Evidence(c, r, s, sp, quote, coverage=row[0], features=tuple(row), last_span=last)
-            for (c, r, s, sp, quote, last), row in zip(found, matrix.tolist(), strict=True)]
+    return [Evidence(c, r, s, sp, quote, coverage=row[0], features=tuple(row), last_span=last, lead=lead)
+            for (c, r, s, sp, quote, last, lead), row in zip(found, matrix.tolist(), strict=True)]
 
 
 def _sentence_cosines(chunk: Chunk, vectors: np.ndarray | None, query: np.ndarray | None, fallback: float) -> list[float]:

@@ -93,6 +93,10 @@ class Rewrite:
     files: tuple[str, ...] | None = None
 
 
+#: A name followed by the acronym it defines.
+_DEFINED_ACRONYM = re.compile(r".+\s\(([A-Z][\w-]*)\)")
+
+
 def names_in(question: str) -> list[str]:
     """Capitalised names in a question (question words and a sentence-initial article excluded)."""
     out = []
@@ -130,6 +134,8 @@ def _referents(last: Answer) -> tuple[str | None, str | None, str | None]:
     short = last.short_answer if last.short_answer and not last.short_answer_is_summary and not last.abstained else None
     if short is not None and not short[:1].isupper():
         short = None  # a number or a date is no referent for "it" or "he"
+    if short is not None and (defined := _DEFINED_ACRONYM.fullmatch(short)):
+        short = defined.group(1)  # "Islamic State Khorasan Province (ISKP)": the text goes on to say "ISKP"
     named = names_in(prev)
     who_is = _WHO_IS.match(prev)
     kind = question_kind(prev)

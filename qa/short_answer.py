@@ -43,7 +43,24 @@ _DEMONYM = re.compile(r"[A-Z][a-z]+(?:an|ean|ian|ese|ish|i)$")
 _MODIFIES = re.compile(r"\s+[a-z]")
 #: "the Afghanistan-based group": a place, though no preposition leads it.
 _BASED = re.compile(r"\b((?:[A-Z][\w’'.]*\s+)*[A-Z][\w’'.]*)-based\b")
+_IN_PLACE = re.compile(r"\b(?:in|at|near|inside|outside|across|throughout|within)\s+(?:the\s+)?$", re.IGNORECASE)
 _PLACE_PREP = re.compile(r"\b(?:in|at|near|from|out of|outside|inside|across|based in|to)\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+#: The acronym a name defines, after it: "Islamic State Khorasan Province (ISKP)".
+_ACRONYM_AFTER = re.compile(r"\s+\([A-Z][\w-]*\)$")
+#: A sentence that names its agent only by reference ("revealing the group's ambitions"): who it is is named in an
+#: earlier sentence. Pronouns are left out: on SQuAD training articles "he" led to the wrong name as often as not.
+_REFERS_BACK = re.compile(
+    r"\b(?:the|this|that|these|those)\s+(?:group|organi[sz]ation|militants?|faction|outfit|movement|network|company|"
+    r"firm|team|band|party|man|woman|men|women|person)\b",
+    re.IGNORECASE,
+)
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether ``sentence`` refers to someone as "the group" or "the man" instead of naming them."""
+    return _REFERS_BACK.search(sentence) is not None
 
 
 @dataclass(frozen=True)
@@ -55,8 +72,28 @@ class Span:
     text: str
 
 
+#: "What was the name of the concert hall that was attacked?": the kind of thing named (its head noun), whose name
+#: usually ends with that noun ("Crocus City Hall", "Levi's Stadium").
+_NAME_OF = re.compile(
+    r"\bname of (?:the |a |an |this |that |its |his |her |their )?(?:[\w’'-]+\s+){0,3}?([a-z]{3,})"
+    r"(?=\s+(?:that|which|who|whom|where|when|in|at|of|on|for|from|by|near|during|over|under|between|across|with|into|through|along|used|built|known|called|named|was|is|were|did|does|had|has)\b|\s*[?,.]|\s*$)"
+)
+#: Heads that name a person: the answer is someone, asked as "who".
+_PERSON_HEADS = frozenset(
+    "person man woman men women leader founder author writer king queen ruler president player coach quarterback "
+    "captain director chief commander emperor general officer father mother son daughter wife husband brother sister "
+    "manager owner scientist artist architect composer singer actor actress minister".split()
+)
+
+
+def named_head(question: str) -> str | None:
+    """The noun after "name of (the)" in the question, lower-case (``None`` if it asks for no name)."""
+    m = _NAME_OF.search(question)
+    return m.group(1) if m and m.group(1) not in STOPWORDS else None
+
+
 def question_kind(question: str) -> str | None:
-    """'who', 'where', 'when', 'how many' or None (no short answer expected)."""
+    """'who', 'where', 'when', 'how many', 'name' (of a hall, a river...) or None (no short answer expected)."""
     # A follow-up rewritten as "When did it happen? (How many people were killed?)" asks what its own words ask:
     # the previous question it carries is context for retrieval only.
     question = own_words(question)
@@ -67,6 +104,9 @@ def question_kind(question: str) -> str | None:
         return "when"
     if re.match(r"^(?:and |so |but )?where\b", q) or re.search(r"\bwhere (?:is|was|are|were|did|does|do)\b", q):
         return "where"
+    head = named_head(question)
+    if head is not None:
+        return "who" if head in _PERSON_HEADS else "name"
     if re.match(r"^(?:[Aa]nd |[Ss]o |[Bb]ut )?[Ww]ho (?:is|was|are|were) (?:[A-Z]|al-)[\w’'-]*(?: (?:[A-Z]|al-)[\w’'-]*){0,3}\??$", question.strip()):
         return None  # "Who is Abu Miskin?" asks for a description, not a name
     if re.match(r"^(?:and |so |but )?(?:who|whom|whose)\b", q) or re.search(r"\b(?:which|what) (?:group|organi[sz]ation|person|country|man|woman|leader|people|militant|faction|outfit)\b", q):
@@ -74,9 +114,16 @@ def question_kind(question: str) -> str | None:
     return None
 
 
+#: Function words that open a sentence capitalised and are no name (the stop-word list lacks them).
+_CONNECTIVES = frozenset(
+    "amid amidst despite although though among amongst toward towards whilst thus hence meanwhile however moreover "
+    "furthermore additionally nevertheless nonetheless therefore instead indeed likewise".split()
+)
+
+
 def _is_name(text: str, lower_vocab: frozenset[str], at_sentence_start: bool) -> bool:
     first = text.split()[0]
-    if first.lower() in STOPWORDS:
+    if first.lower() in STOPWORDS or first.lower() in _CONNECTIVES:
         return False
     if at_sentence_start and len(text.split()) == 1 and first.lower() in lower_vocab:
         return False  # a capitalised common word opening the sentence ("Thought", "Despite")
@@ -95,7 +142,7 @@ def _trim_leading(start: int, text: str) -> tuple[int, str]:
 
 def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[Span]:
     spans: list[Span] = []
-    if kind in ("who", "where"):
+    if kind in ("who", "where", "name"):
         for m in _NAME.finditer(sentence):
             start, text = _trim_leading(m.start(), m.group(0).rstrip("."))
             text = re.sub(r"(?:’|')s$", "", text)  # "France's" -> "France"
@@ -129,6 +176,12 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
     return spans
 
 
+def _last_conjunct(c: Span) -> Span:
+    """"Miami and Levi's Stadium" -> "Levi's Stadium": the name that ends with the asked head."""
+    cut = c.text.rfind(" and ")
+    return c if cut < 0 else Span(c.start + cut + 5, c.end, c.text[cut + 5 :])
+
+
 @dataclass(frozen=True)
 class _Asked:
     """What ``extract`` reads of a question, parsed once per question (it is called for every candidate sentence)."""
@@ -138,6 +191,8 @@ class _Asked:
     lower: str
     verb: str | None
     origin: bool
+    #: For a "name" question, the stem of the noun the name ends with ("hall").
+    head: str | None = None
 
 
 @lru_cache(maxsize=1024)
@@ -148,7 +203,8 @@ def _asked(question: str) -> _Asked:
     after_who = re.search(r"\b(?:who|whom|whose)\s+(.*)", question, re.IGNORECASE)
     verb = next((stem(w) for w in words(after_who.group(1)) if w.lower() not in STOPWORDS), None) if after_who else None
     origin = kind == "where" and re.search(r"\bfrom\s*\??\s*$", question.strip()) is not None
-    return _Asked(kind, stems, question.lower(), verb, origin)
+    head = named_head(question) if kind == "name" else None
+    return _Asked(kind, stems, question.lower(), verb, origin, stem(head) if head else None)
 
 
 def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> Span | None:
@@ -162,8 +218,12 @@ def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozense
     candidates = [
         c for c in _candidates(kind, sentence, lower_vocab)
         # An answer repeats nothing the question already says.
-        if not all(stem(w) in q_stems or w.lower() in q_lower for w in words(c.text) if w.lower() not in STOPWORDS)
+        # A name with the acronym it defines ("Islamic State Khorasan Province (ISKP)") is the name the question said.
+        if not all(stem(w) in q_stems or w.lower() in q_lower for w in words(_ACRONYM_AFTER.sub("", c.text)) if w.lower() not in STOPWORDS)
     ]
+    if asked.head is not None:
+        # "the name of the concert hall": a name ending in "Hall".
+        candidates = [_last_conjunct(c) for c in candidates if stem(words(c.text)[-1].lower()) == asked.head]
     if not candidates:
         return None
     if kind == "who":
@@ -171,6 +231,9 @@ def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozense
         # nothing else is named.
         named = [c for c in candidates if not (_DEMONYM.fullmatch(c.text) and _MODIFIES.match(sentence, c.end))]
         candidates = named or candidates
+        # "dominance in Afghanistan": a place, not who, unless the sentence names nothing else.
+        someone = [c for c in candidates if not _IN_PLACE.search(sentence[: c.start])]
+        candidates = someone or candidates
     if asked.origin:
         # "Where were they from?" asks for an origin: a place after "from" ("suspects from Tajikistan"), when there is one.
         candidates = [c for c in candidates if re.search(r"\bfrom\s+(?:the\s+)?$", sentence[: c.start])] or candidates

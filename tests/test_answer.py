@@ -112,3 +112,23 @@ def test_dense_retrieval_widens_past_vectors_the_snapshot_does_not_know(tiny, se
     assert sum(c.dense_score is not None for c in retrieval.chunks) == min(settings.top_k, len(index.chunks))
     a = engine.answer(question)
     assert a.citations[0].location == "notes/crlf.txt:2" and a.short_answer == "Tomas Berg"
+
+
+def test_a_quote_that_says_the_group_is_quoted_with_the_sentence_naming_it(tmp_path, settings):
+    # The best sentence says "the group's reach"; who the group is, the sentence before it on the line says.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    line = ("The Northern Front has recruited in the valleys since 1990. This spring an explosion at the harbor killed "
+            "nine people, revealing the group's reach.")
+    (corpus / "report.txt").write_text(f"Harbor report\n{line}\nThe harbor reopened in May.\n", encoding="utf-8")
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder())
+    index.sync()
+    a = QAEngine(index).answer("Which group caused the harbor explosion?")
+    assert not a.abstained
+    first = a.citations[0]
+    assert (first.file, first.line, first.quote, first.start) == ("report.txt", 2, line, 0)
+    assert a.short_answer == "Northern Front"
+    assert_verbatim(corpus, a.citations)
+    # Asked for something else, the same sentence is quoted alone.
+    b = QAEngine(index).answer("How many people did the harbor explosion kill?")
+    assert b.citations[0].quote == "This spring an explosion at the harbor killed nine people, revealing the group's reach."

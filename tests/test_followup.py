@@ -28,6 +28,8 @@ def turn(question: str, short: str | None = None, files: tuple[str, ...] = (), s
         (turn("How many suspects were arrested?", "four"), "How many of them were charged?", "How many of the suspects were charged?"),
         (turn("Which country raised its threat level?", "France"), "How many attacks did it thwart?", "How many attacks did France thwart?"),
         (turn("Who leads ISKP?", "Shahab al-Muhajir"), "What about IS-K?", "Who leads IS-K?"),
+        # A name given with the acronym it defines is referred to by the acronym, as the text goes on to do.
+        (turn("Which group carried out the attack?", "Islamic State Khorasan Province (ISKP)"), "Who leads it?", "Who leads ISKP?"),
     ],
 )
 def test_pointers_are_resolved(previous, follow_up, standalone):

@@ -65,3 +65,47 @@ def test_where_answers_name_the_place_asked_for(question: str, sentence: str, sh
 
 def test_where_finds_no_place_in_a_sentence_without_one() -> None:
     assert extract("Where is the company based?", "The company makes cheese.") is None
+
+
+@pytest.mark.parametrize(("question", "sentence", "short"), [
+    # "The name of the <thing>": a name ending in that thing's noun.
+    ("What was the name of the concert hall that was attacked?",
+     "Despite previous warnings, the attack at Crocus City Hall near Moscow represents a significant security oversight.",
+     "Crocus City Hall"),
+    ("What is the name of the stadium in Miami?", "It was played at Sun Life Stadium in Miami and Levi's Stadium.", "Sun Life Stadium"),
+    # Two names joined by "and": the one that ends with the noun.
+    ("What is the name of the bridge over the river?", "It links Harvard and Weeks Bridge over the river.", "Weeks Bridge"),
+])
+def test_name_of_a_thing_is_a_name_ending_with_that_noun(question: str, sentence: str, short: str) -> None:
+    assert question_kind(question) == "name"
+    span = extract(question, sentence)
+    assert span is not None and span.text == short and sentence[span.start : span.end] == short
+
+
+def test_name_of_a_thing_is_none_when_no_name_ends_with_that_noun() -> None:
+    # "Moscow" names a city, not a concert hall: no short answer rather than a wrong one.
+    assert extract("What was the name of the concert hall that was attacked?",
+                   "The terrorist attack targeting a concert hall near Moscow should alert the world.") is None
+
+
+@pytest.mark.parametrize("question", ["What is the name of the quarterback who was 38?", "What was the name of the man who led it?"])
+def test_name_of_a_person_is_a_who_question(question: str) -> None:
+    assert question_kind(question) == "who"
+
+
+def test_who_prefers_someone_to_a_place_after_in() -> None:
+    sentence = ("Amidst a struggle for dominance in Afghanistan, the Islamic State Khorasan Province (ISKP) has launched "
+                "one of its most audacious attacks.")
+    assert extract("Which group launched the attack?", sentence).text == "Islamic State Khorasan Province (ISKP)"  # type: ignore[union-attr]
+    # Only a place is named: it stays the answer (a sentence may name where the agent is only).
+    assert extract("Who won the race?", "The race was won in Kenya.").text == "Kenya"  # type: ignore[union-attr]
+
+
+def test_a_capitalised_connective_is_no_name() -> None:
+    assert extract("Who launched the attack?", "date 2024-03-30 Amidst tensions, the attack was launched.") is None
+
+
+def test_a_name_with_its_acronym_is_the_name_the_question_said() -> None:
+    # "(ISKP)" only defines the question's own name: not an answer to who leads it.
+    sentence = "The Islamic State Khorasan Province (ISKP) has launched attacks."
+    assert extract("Who leads the Islamic State Khorasan Province?", sentence) is None
