@@ -78,6 +78,7 @@ _TOPIC_SWITCH = re.compile(
     re.IGNORECASE,
 )
 _HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"(?:’|')s$")
 _QUESTION_WORDS = {
     "Who", "What", "When", "Where", "Which", "Why", "How", "And", "Is", "Was", "Did", "Does", "Do", "The", "In", "On",
     "Since", "So", "But", "Also", "Then", "After", "Before", "During", "Has", "Have", "Had", "Are", "Were", "Can", "Could",
@@ -101,11 +102,18 @@ def names_in(question: str) -> list[str]:
     """Capitalised names in a question (question words and a sentence-initial article excluded)."""
     out = []
     for m in _NAME.finditer(question):
-        words = m.group(0).split()
-        while words and words[0] in _QUESTION_WORDS:
-            words = words[1:]
-        if words:
-            out.append(re.sub(r"(?:’|')s$", "", " ".join(words).rstrip("?")))  # "ISKP's" -> "ISKP"; "Texas" stays
+        words = m.group(0).rstrip("?").split()
+        while words and _POSSESSIVE.sub("", words[0]) in _QUESTION_WORDS:
+            words = words[1:]  # "What's", "Where's": a question word, contracted
+        # A possessive ends a name: "ISKP's PR operation" names ISKP (and PR), not "ISKP's PR".
+        name: list[str] = []
+        for w in words:
+            name.append(_POSSESSIVE.sub("", w))  # "ISKP's" -> "ISKP"; "Texas" stays
+            if _POSSESSIVE.search(w):
+                out.append(" ".join(name))
+                name = []
+        if name:
+            out.append(" ".join(name))
     return out
 
 

@@ -30,6 +30,7 @@ def turn(question: str, short: str | None = None, files: tuple[str, ...] = (), s
         (turn("Who leads ISKP?", "Shahab al-Muhajir"), "What about IS-K?", "Who leads IS-K?"),
         # A name given with the acronym it defines is referred to by the acronym, as the text goes on to do.
         (turn("Which group carried out the attack?", "Islamic State Khorasan Province (ISKP)"), "Who leads it?", "Who leads ISKP?"),
+        (turn("What's the name of ISKP's PR operation?"), "Who is it trying to reach?", "Who is ISKP trying to reach?"),
     ],
 )
 def test_pointers_are_resolved(previous, follow_up, standalone):
@@ -67,7 +68,10 @@ def test_no_history_no_rewrite():
 
 @pytest.mark.parametrize(
     ("question", "names"),
-    [("Who leads the United States?", ["United States"]), ("What is ISKP's media arm?", ["ISKP"]), ("Where is Texas?", ["Texas"])],
+    [("Who leads the United States?", ["United States"]), ("What is ISKP's media arm?", ["ISKP"]), ("Where is Texas?", ["Texas"]),
+     # A contracted question word is no name, and a possessive ends one.
+     ("What's the name of ISKP's PR operation?", ["ISKP", "PR"]), ("Where's Crocus City Hall?", ["Crocus City Hall"]),
+     ("Who's the leader of ISKP?", ["ISKP"]), ("How's ISKP funded?", ["ISKP"])],
 )
 def test_names_keep_their_final_s_and_lose_only_a_possessive(question, names):
     from qa.followup import names_in
