@@ -80,7 +80,7 @@ _TOPIC_SWITCH = re.compile(
 _HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"(?:’|')s$")
 _QUESTION_WORDS = {
-    "Who", "What", "When", "Where", "Which", "Why", "How", "And", "Is", "Was", "Did", "Does", "Do", "The", "In", "On",
+    "Who", "Whom", "Whose", "What", "When", "Where", "Which", "Why", "How", "And", "Upon", "Despite", "Is", "Was", "Did", "Does", "Do", "The", "In", "On",
     "Since", "So", "But", "Also", "Then", "After", "Before", "During", "Has", "Have", "Had", "Are", "Were", "Can", "Could",
     "Would", "Should", "Will", "If", "Any", "Apart", "Besides", "Other", "Tell", "Give", "Name", "List",
 }

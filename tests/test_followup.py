@@ -71,7 +71,8 @@ def test_no_history_no_rewrite():
     [("Who leads the United States?", ["United States"]), ("What is ISKP's media arm?", ["ISKP"]), ("Where is Texas?", ["Texas"]),
      # A contracted question word is no name, and a possessive ends one.
      ("What's the name of ISKP's PR operation?", ["ISKP", "PR"]), ("Where's Crocus City Hall?", ["Crocus City Hall"]),
-     ("Who's the leader of ISKP?", ["ISKP"]), ("How's ISKP funded?", ["ISKP"])],
+     ("Who's the leader of ISKP?", ["ISKP"]), ("How's ISKP funded?", ["ISKP"]),
+     ("Whose memorial service did IS-K bomb in Kerman?", ["IS-K", "Kerman"]), ("Whom did Genghis Khan name?", ["Genghis Khan"])],
 )
 def test_names_keep_their_final_s_and_lose_only_a_possessive(question, names):
     from qa.followup import names_in
