@@ -17,11 +17,15 @@ _GROUPS = [
     "found founded establish established formation formed create created start started",
     "lead leads leader leaders led head heads headed",
     "base based headquarters headquartered located operating",
-    "attack attacks attacked assault massacre raid",
+    "attack attacks attacked assault massacre raid shooting",
     "arrest arrested arrests detain detained capture captured apprehend apprehended catch caught",
     "group organization organisation faction outfit affiliate",
     "country nation state",
-    "warn warned warning warnings",
+    "warn warned warning warnings alert alerted heads-up",
+    "stop stopped thwart thwarted foil foiled prevent prevented avert averted",
+    "deny denied denies denial refute refuted reject rejected",
+    "criticism criticise criticize criticised criticized flak backlash",
+    "prove proved proven establish confirm confirmed",
     "nationality nationals citizens",
 ]
 

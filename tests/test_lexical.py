@@ -125,6 +125,8 @@ def test_exact_vector_store_breaks_equal_similarities_by_insertion_order(tmp_pat
 
 @pytest.mark.parametrize(("asked", "written"), [
     ("died", "killed"), ("caught", "captured"), ("caught", "apprehended"), ("founded", "established"),
+    ("stop", "thwarting"), ("stopped", "foiled"), ("heads-up", "warnings"), ("denied", "refuted"), ("flak", "criticism"),
+    ("proven", "established"), ("shooting", "attack"),
 ])
 def test_the_lexicon_matches_words_for_the_same_idea(asked: str, written: str) -> None:
     from qa.lexicon import equivalents
@@ -132,3 +134,11 @@ def test_the_lexicon_matches_words_for_the_same_idea(asked: str, written: str) -
 
     assert stem(written) in equivalents(stem(asked))
     assert stem("concert") not in equivalents(stem(asked))  # and nothing else
+
+
+def test_equivalence_is_not_transitive_across_groups() -> None:
+    # "established" is both "founded" and "proven"; "founded" is not "proven".
+    from qa.lexicon import equivalents
+    from qa.text import stem
+
+    assert stem("proven") not in equivalents(stem("founded"))
