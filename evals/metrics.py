@@ -44,6 +44,10 @@ class TurnResult(BaseModel):
     generated_correct: bool | None = Field(
         default=None, description="Generative answers only: the expected pattern occurs in the LLM's kept sentences alone (quotes excluded)."
     )
+    short_answer: str | None = Field(default=None, description="The direct answer shown before the quotes (None: none, or a disagreement's summary).")
+    short_answer_correct: bool | None = Field(
+        default=None, description="The short answer alone matches an expected pattern (None: no short answer on an answerable turn)."
+    )
 
 
 class Metrics(BaseModel):
@@ -73,6 +77,12 @@ class Metrics(BaseModel):
     )
     abstention_recall_by_tag: dict[str, float] = Field(
         default_factory=dict, description="Abstention recall per tag of the turns that should abstain (off-topic, uncovered, false-premise)."
+    )
+    short_answer_share: float | None = Field(
+        default=None, description="Of the answerable turns answered, the share with a short answer (a disagreement's summary is none)."
+    )
+    short_answer_precision: float | None = Field(
+        default=None, description="Of those short answers, the share that alone match an expected pattern (None: no short answer)."
     )
 
 
@@ -138,6 +148,7 @@ def score_turn(case: Case, index: int, turn: Turn, answer: Answer, corpus: Path,
         first_on_gold = (bool(cited) and cited[0] in gold) if gold else None
         precision = (sum(c in gold for c in cited) / len(cited)) if gold and cited else None
     rank = next((i + 1 for i, loc in enumerate(retrieved) if loc in gold), None)
+    short = answer.short_answer if answer.short_answer and not answer.short_answer_is_summary and not answer.abstained else None
     return TurnResult(
         case_id=case.id, kind=case.kind, tags=case.tags, turn=index, question=turn.question,
         standalone=answer.standalone_question, expected=turn.expect, evidence=turn.evidence,
@@ -145,7 +156,8 @@ def score_turn(case: Case, index: int, turn: Turn, answer: Answer, corpus: Path,
         refs=[c.ref for c in answer.citations], quotes=[c.quote for c in answer.citations],
         invalid_citations=invalid, retrieved=retrieved, correct=correct, evidence_hit=evidence_hit,
         first_citation_on_gold=first_on_gold, citation_precision=precision, gold_rank=rank, latency_ms=round(latency_ms, 3),
-        mode=answer.mode, generated_correct=generated_correct,
+        mode=answer.mode, generated_correct=generated_correct, short_answer=short,
+        short_answer_correct=None if short is None or turn.abstain else any(re.search(p, short, re.IGNORECASE) for p in turn.expect),
     )
 
 
@@ -173,6 +185,8 @@ def summarize(results: list[TurnResult]) -> Metrics:
     for r in results:
         by_kind[r.kind].append(r.correct)
     latencies = [r.latency_ms for r in results]
+    answered = [r for r in answerable if not r.abstained]
+    shorts = [r for r in answered if r.short_answer is not None]
     return Metrics(
         turns=len(results),
         answer_accuracy=_mean([float(r.correct) for r in results]),
@@ -197,4 +211,6 @@ def summarize(results: list[TurnResult]) -> Metrics:
         abstention_recall_by_tag={
             tag: _mean([float(r.abstained) for r in should if tag in r.tags]) for tag in sorted({t for r in should for t in r.tags})
         },
+        short_answer_share=_mean([float(r.short_answer is not None) for r in answered]) if answered else None,
+        short_answer_precision=_mean([float(bool(r.short_answer_correct)) for r in shorts]) if shorts else None,
     )

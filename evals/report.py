@@ -19,6 +19,8 @@ ROWS = [
     ("hit_at_1", "hit@1"),
     ("hit_at_5", "hit@5"),
     ("mrr_at_10", "MRR@10"),
+    ("short_answer_share", "short answer given"),
+    ("short_answer_precision", "short answer precision"),
     ("generative_share", "generative share"),
     ("generated_accuracy", "generated-sentence accuracy"),
     ("latency_p50_ms", "latency p50 ms"),

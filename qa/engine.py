@@ -23,7 +23,7 @@ from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timi
 from .question import clean_question
 from .retrieval import HybridRetriever, Mode, Retrieval
 from .scorer import EvidenceScorer, make_scorer
-from .short_answer import Span, extract, question_kind, refers_back
+from .short_answer import Span, answer_span, question_kind, refers_back
 from .text import content_terms
 from .verify import LineSource, verified
 
@@ -361,7 +361,7 @@ def _short_answer(question: str, chosen: list[Evidence], lower_vocab: frozenset[
     sentence before it on its line, when that one names who it is.
     """
     for i, e in enumerate(chosen[:3]):
-        span = extract(question, e.quote, lower_vocab)
+        span = answer_span(question, e.quote, lower_vocab)
         if span is None and i == 0:
             e, span = _with_antecedent(question, e, lower_vocab)
         if span is not None:
@@ -374,7 +374,7 @@ def _with_antecedent(question: str, e: Evidence, lower_vocab: frozenset[str]) ->
     if e.lead is None or question_kind(question) != "who" or not refers_back(e.quote):
         return e, None
     start, text = e.lead
-    span = extract(question, text[: len(text) - len(e.quote)], lower_vocab)
+    span = answer_span(question, text[: len(text) - len(e.quote)], lower_vocab)
     if span is None:
         return e, None
     return replace(e, span=e.span.model_copy(update={"start": start}), quote=text), span

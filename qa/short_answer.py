@@ -7,9 +7,12 @@ the sentence wins (for "who <verb>", the name right before the verb).
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from .question import own_words
 from .text import STOPWORDS, stem, words
@@ -193,6 +196,8 @@ class _Asked:
     origin: bool
     #: For a "name" question, the stem of the noun the name ends with ("hall").
     head: str | None = None
+    #: For "how many <noun>", the noun's stem.
+    counted: str | None = None
 
 
 @lru_cache(maxsize=1024)
@@ -204,19 +209,19 @@ def _asked(question: str) -> _Asked:
     verb = next((stem(w) for w in words(after_who.group(1)) if w.lower() not in STOPWORDS), None) if after_who else None
     origin = kind == "where" and re.search(r"\bfrom\s*\??\s*$", question.strip()) is not None
     head = named_head(question) if kind == "name" else None
-    return _Asked(kind, stems, question.lower(), verb, origin, stem(head) if head else None)
+    many = re.search(r"\bhow (?:many|much)\s+([\w-]+)", own_words(question), re.IGNORECASE)
+    counted = stem(many.group(1)) if many and many.group(1).lower() not in STOPWORDS else None
+    return _Asked(kind, stems, question.lower(), verb, origin, stem(head) if head else None, counted)
 
 
-def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> Span | None:
-    """The best short-answer span of ``sentence`` for ``question``, or None."""
+def candidate_spans(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> list[Span]:
+    """Every span of ``sentence`` of the kind ``question`` asks for that says something the question does not."""
     asked = _asked(question)
-    kind = asked.kind
-    if kind is None:
-        return None
-    q_stems = asked.stems
-    q_lower = asked.lower
+    if asked.kind is None:
+        return []
+    q_stems, q_lower = asked.stems, asked.lower
     candidates = [
-        c for c in _candidates(kind, sentence, lower_vocab)
+        c for c in _candidates(asked.kind, sentence, lower_vocab)
         # An answer repeats nothing the question already says.
         # A name with the acronym it defines ("Islamic State Khorasan Province (ISKP)") is the name the question said.
         if not all(stem(w) in q_stems or w.lower() in q_lower for w in words(_ACRONYM_AFTER.sub("", c.text)) if w.lower() not in STOPWORDS)
@@ -224,9 +229,57 @@ def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozense
     if asked.head is not None:
         # "the name of the concert hall": a name ending in "Hall".
         candidates = [_last_conjunct(c) for c in candidates if stem(words(c.text)[-1].lower()) == asked.head]
-    if not candidates:
+    return candidates
+
+
+def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> Span | None:
+    """The best short-answer span of ``sentence`` for ``question``, or None."""
+    ranked = rank_spans(question, sentence, lower_vocab)
+    return ranked[0][0] if ranked else None
+
+
+def answer_span(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> Span | None:
+    """The short answer to show: the best span, unless the span model holds it less likely than its floor."""
+    ranked = rank_spans(question, sentence, lower_vocab)
+    if not ranked:
         return None
-    if kind == "who":
+    span, p = ranked[0]
+    return span if p >= span_floor() else None
+
+
+def rank_spans(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> list[tuple[Span, float]]:
+    """The candidate spans, best first, each with the span model's probability that it is the answer (the rules'
+    choice first with probability 1.0 when no model is shipped)."""
+    candidates = preferred_spans(question, sentence, candidate_spans(question, sentence, lower_vocab))
+    if not candidates:
+        return []
+    asked = _asked(question)
+    rules = _rules_choice(asked, sentence, candidates)
+    model = span_model()
+    if model is None or asked.kind not in model:
+        return [(rules, 1.0)] + [(c, 0.0) for c in candidates if c != rules]
+    rows = span_features(asked, sentence, candidates, rules)
+    probs = model[asked.kind].probabilities(rows)
+    r = candidates.index(rules)
+    if agent_of_the_verb(rows[r]):
+        probs[r] = max(probs)  # who did what the question asks, by the sentence's own verb: the rules know
+    order = sorted(range(len(candidates)), key=lambda i: (-probs[i], i != r, candidates[i].start))
+    return [(candidates[i], float(probs[i])) for i in order]
+
+
+def _anchors(asked: _Asked, sentence: str) -> list[int]:
+    """Positions of the question's words in the sentence."""
+    return [m.start() for m in _WORD.finditer(sentence) if stem(m.group(0)) in asked.stems and m.group(0).lower() not in STOPWORDS]
+
+
+def _verb_at(asked: _Asked, sentence: str) -> list[int]:
+    return [m.start() for m in _WORD.finditer(sentence) if asked.verb is not None and stem(m.group(0)) == asked.verb]
+
+
+def preferred_spans(question: str, sentence: str, candidates: list[Span]) -> list[Span]:
+    """The candidates the kind's rules prefer, when any: these alone are ranked."""
+    asked = _asked(question)
+    if asked.kind == "who":
         # "American officials were quick to attribute the massacre to ISKP": the officials are not the answer, unless
         # nothing else is named.
         named = [c for c in candidates if not (_DEMONYM.fullmatch(c.text) and _MODIFIES.match(sentence, c.end))]
@@ -236,21 +289,178 @@ def extract(question: str, sentence: str, lower_vocab: frozenset[str] = frozense
         candidates = someone or candidates
     if asked.origin:
         # "Where were they from?" asks for an origin: a place after "from" ("suspects from Tajikistan"), when there is one.
-        candidates = [c for c in candidates if re.search(r"\bfrom\s+(?:the\s+)?$", sentence[: c.start])] or candidates
-    # Positions of the question's words in the sentence.
-    anchors = [m.start() for m in re.finditer(r"[\w’'-]+", sentence) if stem(m.group(0)) in q_stems and m.group(0).lower() not in STOPWORDS]
+        candidates = [c for c in candidates if _FROM_BEFORE.search(sentence[: c.start])] or candidates
+    if asked.kind == "where" and "based" in asked.lower:
+        # "Where is the company based?": the place of "the Paris-based company", when the sentence says it so.
+        candidates = [c for c in candidates if sentence.startswith("-based", c.end)] or candidates
+    return candidates
+
+
+def _rules_choice(asked: _Asked, sentence: str, candidates: list[Span]) -> Span:
+    """The hand rules' pick among the preferred candidates: the one nearest the question's words."""
+    kind = asked.kind
+    anchors = _anchors(asked, sentence)
     if not anchors:
         return candidates[0]
-
-    verb = asked.verb
-    verb_at = [m.start() for m in re.finditer(r"[\w’'-]+", sentence) if verb is not None and stem(m.group(0)) == verb]
+    verb_at = _verb_at(asked, sentence)
 
     def distance(c: Span) -> float:
         best = min(min(abs(a - c.end), abs(c.start - a)) for a in anchors)
         if kind == "who" and any(0 <= a - c.end <= 12 for a in verb_at):
             best -= 1000  # the agent right before the question's verb: "IS-K has claimed ..."
-        elif kind == "who" and verb_at and re.search(r"\bby (?:the )?$", sentence[: c.start]):
+        elif kind == "who" and verb_at and _BY_BEFORE.search(sentence[: c.start]):
             best -= 500  # the agent of a passive: "the arrest of X ... by the UN"
         return best
 
     return min(candidates, key=distance)
+
+
+_WORD = re.compile(r"[\w’'-]+")
+_FROM_BEFORE = re.compile(r"\bfrom\s+(?:the\s+)?$")
+_BY_BEFORE = re.compile(r"\bby (?:the )?$")
+_QUALIFIED = re.compile(r"^(?:over|more than|at least|nearly|about|around|some|up to|fewer than|less than|almost|approximately|roughly)\b", re.IGNORECASE)
+_FULL_DATE = re.compile(rf"{_MONTH}\s+\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}")
+_YEAR = re.compile(r"\b\d{4}s?\b")
+
+#: The span model's features, in order (``span_features``). Kind-specific ones read 0 for other kinds.
+SPAN_FEATURES: tuple[str, ...] = (
+    "rules_choice",      # the hand rules pick this span
+    "log_distance",      # log(1 + characters to the nearest question word)
+    "anchors_left",      # question words in the 40 characters before the span (up to 3, /3)
+    "anchors_right",     # question words in the 40 characters after it
+    "before_verb",       # within 12 characters before the question's verb ("IS-K has claimed")
+    "after_by",          # the agent of a passive ("by the UN")
+    "after_place_prep",  # after in / at / near / from ...
+    "after_from",        # after "from"
+    "sentence_start",    # opens the sentence
+    "log_words",         # log(1 + words in the span)
+    "modifier",          # a demonym before a lower-case word ("American officials")
+    "position",          # where in the sentence it starts (0..1)
+    "one_of",            # 1 / number of candidates
+    "first",             # the first candidate
+    "last",              # the last candidate
+    "shares_words",      # repeats some word of the question
+    "counted_noun",      # how many: the question's counted noun follows ("how many ships" - "4,000 ships")
+    "has_digits",        # how many: written in digits; when: holds a year
+    "qualified",         # how many: "over", "at least"...; when: a full date (month and day)
+    "in_parens",         # the span is inside parentheses
+    "comma_before",      # right after a comma (an apposition or a list)
+    "comma_after",       # right before a comma
+    "acronym",           # all capitals ("UN", "ISKP")
+    "the_before",        # after "the"
+    "passive_agent",     # after "by" in a sentence with the question's verb ("were freed by the Taliban")
+)
+
+
+def agent_of_the_verb(row: list[float]) -> bool:
+    """The span is who did the question's verb in the sentence: right before it, or its passive agent."""
+    return bool(row[_BEFORE_VERB] or row[_PASSIVE_AGENT])
+
+
+def span_features(asked: _Asked, sentence: str, candidates: list[Span], rules: Span) -> list[list[float]]:
+    """One feature row per candidate span (``SPAN_FEATURES``)."""
+    anchors = _anchors(asked, sentence)
+    verb_at = _verb_at(asked, sentence)
+    n = len(candidates)
+    rows = []
+    for i, c in enumerate(candidates):
+        before = sentence[: c.start]
+        distance = min((min(abs(a - c.end), abs(c.start - a)) for a in anchors), default=len(sentence))
+        left = sum(1 for a in anchors if c.start - 40 <= a < c.start)
+        right = sum(1 for a in anchors if c.end <= a <= c.end + 40)
+        after = sentence[c.end :]
+        counted = 0.0
+        if asked.kind == "how many" and asked.counted is not None:
+            nxt = _WORD.search(after)
+            counted = 1.0 if nxt is not None and nxt.start() <= 3 and stem(nxt.group(0)) == asked.counted else 0.0
+        digits = qualified = 0.0
+        if asked.kind == "how many":
+            digits = 1.0 if re.search(r"\d", c.text) else 0.0
+            qualified = 1.0 if _QUALIFIED.search(c.text) else 0.0
+        elif asked.kind == "when":
+            digits = 1.0 if _YEAR.search(c.text) else 0.0
+            qualified = 1.0 if _FULL_DATE.search(c.text) else 0.0
+        rows.append([
+            1.0 if c == rules else 0.0,
+            math.log1p(distance),
+            min(left, 3) / 3,
+            min(right, 3) / 3,
+            1.0 if any(0 <= a - c.end <= 12 for a in verb_at) else 0.0,
+            1.0 if _BY_BEFORE.search(before) else 0.0,
+            1.0 if _PLACE_PREP.search(before) else 0.0,
+            1.0 if _FROM_BEFORE.search(before) else 0.0,
+            1.0 if not before.strip() or all(w.lower() in STOPWORDS for w in words(before)) else 0.0,
+            math.log1p(len(c.text.split())),
+            1.0 if _DEMONYM.fullmatch(c.text) and _MODIFIES.match(sentence, c.end) else 0.0,
+            c.start / max(len(sentence), 1),
+            1.0 / n,
+            1.0 if i == 0 else 0.0,
+            1.0 if i == n - 1 else 0.0,
+            1.0 if any(stem(w) in asked.stems for w in words(c.text) if w.lower() not in STOPWORDS) else 0.0,
+            counted,
+            digits,
+            qualified,
+            1.0 if before.count("(") > before.count(")") else 0.0,
+            1.0 if before.rstrip().endswith(",") else 0.0,
+            1.0 if after.lstrip().startswith(",") else 0.0,
+            1.0 if len(c.text) >= 2 and c.text.replace("-", "").isupper() else 0.0,
+            1.0 if re.search(r"\bthe\s+$", before, re.IGNORECASE) else 0.0,
+            1.0 if verb_at and _BY_BEFORE.search(before) else 0.0,
+        ])
+    return rows
+
+
+_BEFORE_VERB = SPAN_FEATURES.index("before_verb")
+_PASSIVE_AGENT = SPAN_FEATURES.index("passive_agent")
+
+
+@dataclass(frozen=True)
+class _KindModel:
+    """Logistic regression over ``SPAN_FEATURES`` for one answer kind."""
+
+    coef: tuple[float, ...]
+    intercept: float
+
+    def probabilities(self, rows: list[list[float]]) -> list[float]:
+        out = []
+        for row in rows:
+            z = self.intercept + sum(w * x for w, x in zip(self.coef, row, strict=True))
+            out.append(1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0))))
+        return out
+
+
+SPAN_WEIGHTS = Path(__file__).resolve().parent / "weights" / "short-answer-lr.json"
+_MODEL: dict[str, _KindModel] | None | bool = False  # False: not loaded yet; None: no weights shipped
+
+
+def span_model(path: Path | None = None) -> dict[str, _KindModel] | None:
+    """The shipped span model per answer kind (None when ``qa/weights/short-answer-lr.json`` is absent)."""
+    global _MODEL
+    if path is not None:
+        return _load_span_model(path)
+    if _MODEL is False:
+        _MODEL = _load_span_model(SPAN_WEIGHTS) if SPAN_WEIGHTS.is_file() else None
+    return _MODEL  # type: ignore[return-value]
+
+
+_FLOOR = 0.0
+
+
+def span_floor() -> float:
+    """The probability under which the model's pick is not shown (0 with no model)."""
+    return _FLOOR if span_model() is not None else 0.0
+
+
+def _load_span_model(path: Path) -> dict[str, _KindModel]:
+    global _FLOOR
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data.get("features", ())) != SPAN_FEATURES:
+        raise ValueError(f"{path} was fitted on other span features; rebuild it with python -m evals.train_short")
+    _FLOOR = float(data.get("floor", 0.0))
+    return {kind: _KindModel(tuple(m["coef"]), float(m["intercept"])) for kind, m in data["kinds"].items()}
+
+
+def set_span_model(model: dict[str, _KindModel] | None, floor: float = 0.0) -> None:
+    """Use ``model`` (None: the rules alone) and ``floor`` instead of the shipped ones (training and tests)."""
+    global _MODEL, _FLOOR
+    _MODEL, _FLOOR = model, floor

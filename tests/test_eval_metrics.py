@@ -61,6 +61,21 @@ def test_right_answer_scores_everywhere(corpus):
     assert (m.hit_at_1, m.hit_at_5, m.mrr_at_10) == (0.0, 1.0, 0.5)  # gold line ranked second
 
 
+def test_short_answer_precision_judges_the_short_answer_alone(corpus):
+    quote = cite(2, "The keeper was Tomas Berg.")
+    right = answer("Tomas Berg\n\n\u201cThe keeper was Tomas Berg.\u201d (doc.txt:2)", [quote]).model_copy(update={"short_answer": "Tomas Berg"})
+    # A wrong short answer: the quote still holds the expected name, so the answer counts right, the short answer not.
+    wrong = right.model_copy(update={"short_answer": "Keeper", "text": "Keeper\n\n\u201cThe keeper was Tomas Berg.\u201d"})
+    none = answer("\u201cThe keeper was Tomas Berg.\u201d (doc.txt:2)", [quote])
+    results = [score_turn(KEEPER, 0, KEEPER.turns[0], a, corpus, 1.0) for a in (right, wrong, none)]
+    assert [r.short_answer_correct for r in results] == [True, False, None]
+    assert all(r.correct for r in results)
+    m = summarize(results)
+    assert (m.short_answer_share, m.short_answer_precision) == (round(2 / 3, 4), 0.5)
+    # No short answer anywhere: nothing to judge.
+    assert summarize(results[2:]).short_answer_precision is None
+
+
 def test_abstention_counted_right(corpus):
     r = score_turn(NONE, 0, NONE.turns[0], answer("The documents don't say.", [], abstained=True), corpus, 3.0)
     assert r.correct

@@ -109,3 +109,61 @@ def test_a_name_with_its_acronym_is_the_name_the_question_said() -> None:
     # "(ISKP)" only defines the question's own name: not an answer to who leads it.
     sentence = "The Islamic State Khorasan Province (ISKP) has launched attacks."
     assert extract("Who leads the Islamic State Khorasan Province?", sentence) is None
+
+
+# --------------------------------------------------------------------------- the span model (qa.short_answer.rank_spans)
+from qa.short_answer import SPAN_FEATURES, _KindModel, answer_span, rank_spans, set_span_model, span_model  # noqa: E402
+
+TWO_NAMES = "The prize went to Ada Brun, not to Carl Otto."
+
+
+@pytest.fixture
+def span_model_of():
+    """Install a one-feature span model for the test, then restore the shipped one."""
+    shipped = span_model()
+    from qa import short_answer
+
+    floor = short_answer._FLOOR
+
+    def install(feature: str, weight: float, intercept: float = 0.0, floor_: float = 0.0) -> None:
+        coef = tuple(weight if f == feature else 0.0 for f in SPAN_FEATURES)
+        set_span_model({k: _KindModel(coef, intercept) for k in ("who", "where", "when", "how many")}, floor_)
+
+    yield install
+    set_span_model(shipped, floor)
+
+
+def test_the_span_model_picks_among_the_candidates(span_model_of) -> None:
+    span_model_of("last", 3.0)  # a model that likes the last candidate
+    ranked = rank_spans("Who got the prize?", TWO_NAMES)
+    assert [s.text for s, _ in ranked] == ["Carl Otto", "Ada Brun"]
+    assert ranked[0][1] > ranked[1][1]
+    span_model_of("first", 3.0)
+    assert extract("Who got the prize?", TWO_NAMES).text == "Ada Brun"  # type: ignore[union-attr]
+
+
+def test_the_agent_of_the_questions_verb_overrides_the_model(span_model_of) -> None:
+    span_model_of("first", 5.0)
+    sentence = "During the withdrawal, prisoners, including Kell fighters, were freed by the Taliban."
+    assert extract("Who freed the prisoners?", sentence).text == "Taliban"  # type: ignore[union-attr]
+
+
+def test_a_pick_under_the_floor_is_no_short_answer(span_model_of) -> None:
+    span_model_of("first", 0.0, intercept=-3.0, floor_=0.5)  # every span ~0.05
+    assert extract("Who got the prize?", TWO_NAMES) is not None  # still the best candidate (features, conflicts)
+    assert answer_span("Who got the prize?", TWO_NAMES) is None  # but not shown
+
+
+def test_the_shipped_span_model_matches_the_features() -> None:
+    model = span_model()
+    assert model is not None and set(model) == {"who", "where", "when", "how many"}
+    assert all(len(m.coef) == len(SPAN_FEATURES) for m in model.values())
+
+
+def test_gold_spans_for_training() -> None:
+    from evals.train_short import is_gold
+
+    assert is_gold("the Denver Broncos", ["Denver Broncos"])
+    assert is_gold("Broncos", ["Denver Broncos"])  # at least half of the gold
+    assert not is_gold("Denver", ["Denver Broncos", "the Denver Broncos of the AFC"])
+    assert not is_gold("", ["x"])
