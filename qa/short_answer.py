@@ -28,6 +28,7 @@ _DATE = re.compile(
     rf"|{_MONTH}(?:\s+\d{{4}})?"
     rf"|{_DAY}(?:\s+(?:night|morning|evening|afternoon))?"
     rf"|\d{{4}}-\d{{2}}-\d{{2}}"
+    rf"|\d{{4}}\s*(?:to|–)\s*\d{{4}}"
     rf"|(?:the\s+)?(?:(?:early|mid|late)[- ])?\d{{4}}s?"
     rf"|(?:last|next|this)\s+(?:year|month|week)"
     rf"|\w+\s+(?:years?|months?|weeks?|days?)\s+ago"
@@ -35,9 +36,10 @@ _DATE = re.compile(
 )
 _NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen twenty thirty forty fifty hundred hundreds thousand thousands dozens dozen million millions billion"
 _NUMBER = re.compile(
-    r"\b(?:(?:over|more than|at least|nearly|about|around|some|up to|fewer than|less than|almost|approximately|roughly|exactly|only)\s+)?"
-    rf"(?:\d[\d,.]*(?:\s+(?:million|billion|thousand|hundred))?|(?:{'|'.join(_NUMBER_WORDS.split())})(?:\s+of)?)"
-    r"(?:\s*(?:%|percent|per cent))?\b",
+    r"(?:\b(?:over|more than|at least|nearly|about|around|some|up to|fewer than|less than|almost|approximately|roughly|exactly|only)\s+)?"
+    # A currency sign belongs to the amount ("$216,000"); a range is one answer ("12 to 15 million", "30–60%").
+    rf"(?:[$£€]?\b\d[\d,.]*(?:\s*(?:to|–)\s*[$£€]?\d[\d,.]*)?(?:\s+(?:million|billion|thousand|hundred))?|\b(?:{'|'.join(_NUMBER_WORDS.split())})(?:\s+of)?)"
+    r"(?:\s*%|\s*(?:percent|per cent)\b|\b)",
     re.IGNORECASE,
 )
 #: A nationality adjective ("American", "Russian", "Pakistani", "Chinese", "Turkish") ...
@@ -200,13 +202,20 @@ class _Asked:
     counted: str | None = None
 
 
+def _verb_after_who(rest: str) -> str | None:
+    """The stem of the verb of "who <verb> ...": the first content word after "who", unless it is a name ("Who took
+    over as the Doctor?": "took" is a stop word and "Doctor" no verb, so None)."""
+    w = next((w for w in words(rest) if w.lower() not in STOPWORDS), None)
+    return None if w is None or w[:1].isupper() else stem(w)
+
+
 @lru_cache(maxsize=1024)
 def _asked(question: str) -> _Asked:
     kind = question_kind(question)
     stems = frozenset(stem(w) for w in words(question) if w.lower() not in STOPWORDS)
     # For "who <verb> ...", the verb: the first content word after the question word.
     after_who = re.search(r"\b(?:who|whom|whose)\s+(.*)", question, re.IGNORECASE)
-    verb = next((stem(w) for w in words(after_who.group(1)) if w.lower() not in STOPWORDS), None) if after_who else None
+    verb = _verb_after_who(after_who.group(1)) if after_who else None
     origin = kind == "where" and re.search(r"\bfrom\s*\??\s*$", question.strip()) is not None
     head = named_head(question) if kind == "name" else None
     many = re.search(r"\bhow (?:many|much)\s+([\w-]+)", own_words(question), re.IGNORECASE)
@@ -349,7 +358,13 @@ SPAN_FEATURES: tuple[str, ...] = (
     "acronym",           # all capitals ("UN", "ISKP")
     "the_before",        # after "the"
     "passive_agent",     # after "by" in a sentence with the question's verb ("were freed by the Taliban")
+    "in_quotes",         # inside quotation marks (a title: "The Time of the Doctor")
 )
+
+
+def _open_quote(before: str) -> bool:
+    """Whether a quotation opened before this point is still open."""
+    return before.count("\u201c") > before.count("\u201d") or before.count('"') % 2 == 1
 
 
 def agent_of_the_verb(row: list[float]) -> bool:
@@ -406,6 +421,7 @@ def span_features(asked: _Asked, sentence: str, candidates: list[Span], rules: S
             1.0 if len(c.text) >= 2 and c.text.replace("-", "").isupper() else 0.0,
             1.0 if re.search(r"\bthe\s+$", before, re.IGNORECASE) else 0.0,
             1.0 if verb_at and _BY_BEFORE.search(before) else 0.0,
+            1.0 if _open_quote(before) else 0.0,
         ])
     return rows
 

@@ -167,3 +167,23 @@ def test_gold_spans_for_training() -> None:
     assert is_gold("Broncos", ["Denver Broncos"])  # at least half of the gold
     assert not is_gold("Denver", ["Denver Broncos", "the Denver Broncos of the AFC"])
     assert not is_gold("", ["x"])
+
+
+@pytest.mark.parametrize(("question", "sentence", "short"), [
+    # A currency sign, a range and a percent sign belong to the amount.
+    ("How much did Westinghouse pay for the patents?", "Westinghouse paid $216,000 for the patents.", "$216,000"),
+    ("How many Africans were brought across?", "Some 12 to 15 million Africans were brought across.", "Some 12 to 15 million"),
+    ("How many people did the plague kill?", "The plague killed 30–60% of Europe's population.", "30–60%"),
+    ("When were the Wars of Religion fought?", "The Wars of Religion were fought from 1562 to 1598.", "1562 to 1598"),
+    # A publication stamp stays no answer, and a date is no range.
+    ("How many people died?", "date 2024-03-23 The attack killed 139 people.", "139"),
+])
+def test_amounts_and_ranges_are_read_whole(question: str, sentence: str, short: str) -> None:
+    span = extract(question, sentence)
+    assert span is not None and span.text == short and sentence[span.start : span.end] == short
+
+
+def test_a_name_after_who_is_no_verb() -> None:
+    # "Doctor" is no verb: the name before "Doctor" in a title is not who took over.
+    sentence = 'Peter Capaldi took on the role after Matt Smith\'s exit in the 2013 special "The Time of the Doctor".'
+    assert extract("Who took over as the Doctor after Matt Smith left?", sentence).text == "Peter Capaldi"  # type: ignore[union-attr]
