@@ -1,13 +1,16 @@
-"""Extract the direct answer (who / where / when / how many) as a verbatim span of a quote.
+"""Extract the direct answer (who / where / when / how many / the name of a thing) as a verbatim span of a quote.
 
-No model: the question word picks the kind of span (a name, a place, a date, a number);
-candidates are found with patterns and the one nearest to the question's own words in
-the sentence wins (for "who <verb>", the name right before the verb).
+The question word picks the kind of span (a name, a place, a date, a number); candidates are
+found with patterns. The hand rules pick the one nearest to the question's own words (for
+"who <verb>", the name right before the verb); a small learned span model
+(``qa/weights/short-answer-lr.json``, ``python -m evals.train_short``) picks among the
+candidates with that choice as one of its features. Without the weights file, the rules pick.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -16,6 +19,8 @@ from pathlib import Path
 
 from .question import own_words
 from .text import STOPWORDS, stem, words
+
+logger = logging.getLogger(__name__)
 
 _NAME_WORD = r"(?:[A-Z][\w’'.-]*[\w]|[A-Z]|al-[A-Z][\w-]*)"
 _NAME = re.compile(rf"{_NAME_WORD}(?:\s+(?:(?:of|the|de|al|bin|von|van|and)\s+)?{_NAME_WORD})*(?:\s+\((?:[A-Z][\w-]*)\))?")
@@ -449,11 +454,10 @@ SPAN_WEIGHTS = Path(__file__).resolve().parent / "weights" / "short-answer-lr.js
 _MODEL: dict[str, _KindModel] | None | bool = False  # False: not loaded yet; None: no weights shipped
 
 
-def span_model(path: Path | None = None) -> dict[str, _KindModel] | None:
-    """The shipped span model per answer kind (None when ``qa/weights/short-answer-lr.json`` is absent)."""
+def span_model() -> dict[str, _KindModel] | None:
+    """The shipped span model per answer kind (None when ``qa/weights/short-answer-lr.json`` is absent or unusable:
+    the rules pick then)."""
     global _MODEL
-    if path is not None:
-        return _load_span_model(path)
     if _MODEL is False:
         _MODEL = _load_span_model(SPAN_WEIGHTS) if SPAN_WEIGHTS.is_file() else None
     return _MODEL  # type: ignore[return-value]
@@ -467,13 +471,22 @@ def span_floor() -> float:
     return _FLOOR if span_model() is not None else 0.0
 
 
-def _load_span_model(path: Path) -> dict[str, _KindModel]:
+def _load_span_model(path: Path) -> dict[str, _KindModel] | None:
+    """The model in ``path``; None (the rules pick, with a warning) when it is unreadable or fits other features."""
     global _FLOOR
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if tuple(data.get("features", ())) != SPAN_FEATURES:
-        raise ValueError(f"{path} was fitted on other span features; rebuild it with python -m evals.train_short")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(data.get("features", ())) != SPAN_FEATURES:
+            raise ValueError("it was fitted on other span features")
+        model = {kind: _KindModel(tuple(float(c) for c in m["coef"]), float(m["intercept"])) for kind, m in data["kinds"].items()}
+        if any(len(m.coef) != len(SPAN_FEATURES) for m in model.values()):
+            raise ValueError("a kind has the wrong number of weights")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        logger.warning("short-answer span model %s is unusable (%s); the hand rules pick short answers "
+                       "(rebuild it with python -m evals.train_short)", path, exc)
+        return None
     _FLOOR = float(data.get("floor", 0.0))
-    return {kind: _KindModel(tuple(m["coef"]), float(m["intercept"])) for kind, m in data["kinds"].items()}
+    return model
 
 
 def set_span_model(model: dict[str, _KindModel] | None, floor: float = 0.0) -> None:

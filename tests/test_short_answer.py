@@ -187,3 +187,18 @@ def test_a_name_after_who_is_no_verb() -> None:
     # "Doctor" is no verb: the name before "Doctor" in a title is not who took over.
     sentence = 'Peter Capaldi took on the role after Matt Smith\'s exit in the 2013 special "The Time of the Doctor".'
     assert extract("Who took over as the Doctor after Matt Smith left?", sentence).text == "Peter Capaldi"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"features": ["rules_choice"], "kinds": {}}', '{"features": []}'])
+def test_an_unusable_span_model_falls_back_to_the_rules_with_a_warning(tmp_path, monkeypatch, caplog, content) -> None:
+    from qa import short_answer
+
+    bad = tmp_path / "short-answer-lr.json"
+    bad.write_text(content, encoding="utf-8")
+    monkeypatch.setattr(short_answer, "SPAN_WEIGHTS", bad)
+    monkeypatch.setattr(short_answer, "_MODEL", False)  # load again, from the bad file
+    with caplog.at_level("WARNING", logger="qa.short_answer"):
+        assert span_model() is None
+        # The rules still answer: the agent before the question's verb.
+        assert extract("Who claimed responsibility?", "IS-K has claimed responsibility for the attack.").text == "IS-K"  # type: ignore[union-attr]
+    assert "evals.train_short" in caplog.text and str(bad) in caplog.text
