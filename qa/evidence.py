@@ -86,7 +86,7 @@ def gather_candidates(
     ``lines_of`` maps file -> its current lines (for quotes); ``query_vector``: the question's embedding
     (None in the BM25-only baseline: cosines are then 0).
     """
-    q = QuestionTerms.of(question, retriever.idf)
+    q = QuestionTerms.of(question, retriever.idf, retriever.aliases)
     top_fused = retrieved[0].fused_score if retrieved else 1.0
     bm25_top = max((r.bm25_score for r in retrieved if r.bm25_score is not None), default=0.0) or 1.0
     dense_floor = min((r.dense_score for r in retrieved if r.dense_score is not None), default=0.0)

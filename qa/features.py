@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .followup import names_in
 from .lexicon import equivalents
+from .retrieval import acronyms_in
 from .short_answer import extract, question_kind
 from .text import content_terms, stem, words
 
@@ -57,30 +58,41 @@ class QuestionTerms:
     kind: str | None
     names: list[str]
     numbers: list[str]
+    #: For acronyms the question writes in capitals: the corpus's other spellings ("ISKP": "IS-K", "ISIS-K").
+    aliases: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, question: str, idf: Callable[[str], float]) -> QuestionTerms:
-        """``idf``: the index's inverse document frequency of a stemmed term."""
+    def of(
+        cls, question: str, idf: Callable[[str], float], aliases: Callable[[str], frozenset[str]] | None = None
+    ) -> QuestionTerms:
+        """``idf``: the index's inverse document frequency of a stemmed term; ``aliases``: the corpus's other
+        spellings of an acronym (``HybridRetriever.aliases``)."""
         terms = content_terms(question)
         kind = question_kind(question)
         if kind == "when":
             # "what date / which year": the words name what is asked for, not what to look for.
             terms = [t for t in terms if t not in _WHEN_FOCUS] or terms
         weights = {t: float(idf(t)) for t in terms}
-        term_set = frozenset(e for t in terms for e in equivalents(t))
-        return cls(question, terms, weights, term_set, kind, names_in(question), _NUMBER.findall(question))
+        spelled = {t: aliases(t) for t in acronyms_in(question) if t in weights} if aliases is not None else {}
+        spelled = {t: a for t, a in spelled.items() if a}
+        term_set = frozenset(e for t in terms for e in equivalents(t) | spelled.get(t, frozenset()))
+        return cls(question, terms, weights, term_set, kind, names_in(question), _NUMBER.findall(question), spelled)
+
+    def same(self, term: str) -> frozenset[str]:
+        """What counts as ``term`` in a sentence: its lexicon equivalents, and its other spellings for an acronym."""
+        return equivalents(term) | self.aliases[term] if term in self.aliases else equivalents(term)
 
     def coverage(self, present: set[str], exact: bool = False) -> float:
         total = sum(self.weights.values()) or 1.0
         if exact:
             return sum(w for t, w in self.weights.items() if t in present) / total
-        return sum(w for t, w in self.weights.items() if equivalents(t) & present) / total
+        return sum(w for t, w in self.weights.items() if self.same(t) & present) / total
 
     def uncovered(self, present: set[str]) -> float:
         if not self.weights:
             return 1.0
         top = max(self.weights.values()) or 1.0
-        missing = [w for t, w in self.weights.items() if not equivalents(t) & present]
+        missing = [w for t, w in self.weights.items() if not self.same(t) & present]
         return max(missing, default=0.0) / top
 
 

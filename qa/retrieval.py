@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +78,20 @@ class HybridRetriever:
         self._idf_unknown = math.log(1 + (n + 0.5) / 0.5)
         # Lower-cased words of the corpus: a capitalised word whose lower-case form is common is no name.
         self.lower_vocab: frozenset[str] = stats.lower_vocab
+        self._acronyms: dict[str, list[tuple[str, str]]] | None = None  # built on the first question naming an acronym
+
+    def aliases(self, term: str) -> frozenset[str]:
+        """Other spellings of the acronym ``term`` (a stem) in this corpus: "iskp" -> "is-k", "isis-k". The evidence
+        features count them as the question's term (``QuestionTerms.same``); BM25 does not search them (measured: it
+        cost a natural dev turn).
+
+        A corpus term is one when it never occurs in lower case (a name, not a word), its letters are at least three
+        and start with the same letter, and one's letters appear in order within the other's, the shorter having at
+        least 60 % of the longer's letters (the rule the disagreement finder uses for names).
+        """
+        if self._acronyms is None:
+            self._acronyms = _acronym_table(self._idf, self.lower_vocab)
+        return _aliases_in(self._acronyms, term)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term over chunks (unknown terms weigh most)."""
@@ -154,3 +169,44 @@ def query_tokens(question: str, terms: list[str]) -> list[str]:
     """Lexical tokens of the question plus the lexicon's equivalents of its content terms (already stems)."""
     extra = sorted({e for t in terms for e in equivalents(t)} - set(terms))
     return lexical_tokens(question) + extra
+
+
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*\b")
+
+
+def acronyms_in(question: str) -> list[str]:
+    """Stems of the words the question writes in capitals ("ISKP", "IS-K"), at least three letters."""
+    return [stem(m.group(0).lower()) for m in _ACRONYM.finditer(question) if len(_letters(m.group(0))) >= 3 and not m.group(0).isdigit()]
+
+
+def _letters(term: str) -> str:
+    return re.sub(r"[^a-z]", "", term.lower())
+
+
+def _acronym_table(idf: dict[str, float], lower_vocab: frozenset[str]) -> dict[str, list[tuple[str, str]]]:
+    """Corpus terms that can be acronyms (never lower-case, 3-10 letters), by first letter: (term, its letters)."""
+    table: dict[str, list[tuple[str, str]]] = {}
+    for term in idf:
+        letters = _letters(term)
+        if 3 <= len(letters) <= 10 and term not in lower_vocab and re.fullmatch(r"[a-z0-9-]+", term):
+            table.setdefault(letters[0], []).append((term, letters))
+    return table
+
+
+def _in_order(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def _aliases_in(table: dict[str, list[tuple[str, str]]], term: str) -> frozenset[str]:
+    mine = _letters(term)
+    if len(mine) < 3:
+        return frozenset()
+    out = set()
+    for other, letters in table.get(mine[0], ()):
+        if other == term:
+            continue
+        short, long = sorted((mine, letters), key=len)
+        if len(short) >= 0.6 * len(long) and _in_order(short, long):
+            out.add(other)
+    return frozenset(out)

@@ -26,6 +26,18 @@ CONVERSATIONS = {
         ("And when was it founded?", "When was IS-K founded?", r"^2015", {f"{D}:6"}),
         ("Who leads it?", "Who leads IS-K?", r"^Shahab al-Muhajir", {f"{E}:15"}),
     ],
+    # The everyday-words chat: the group is named ISKP in one article and IS-K where its base is given.
+    "everyday-behind-base-toll-when": [
+        ("Who was behind the attack?", None, r"^ISKP", {f"{E}:1"}),
+        ("Where is that group based?", "Where is ISKP based?", r"^Afghanistan", {f"{A}:7", f"{B}:5"}),
+        ("How many people were killed?", None, r"^The sources disagree", {f"{A}:5", f"{C}:1", f"{E}:1"}),
+        ("When did it happen?", None, r"^March 22nd", {f"{E}:1"}),
+    ],
+    "which-group-leader": [
+        # "...revealing the group's global ambitions" is quoted with the sentence before it, which names the group.
+        ("Which group carried out the Moscow concert attack?", None, r"^Islamic State Khorasan Province \(ISKP\)", {f"{E}:1"}),
+        ("Who leads it?", "Who leads ISKP?", r"^Shahab al-Muhajir", {f"{E}:15"}),
+    ],
     "suspects-nationality": [
         ("How many suspects were presented before a judge?", None, r"^four", {f"{D}:4"}),
         ("What nationality were they?", "What nationality were the suspects?", r"Tajikistan", {f"{D}:4"}),

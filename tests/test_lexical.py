@@ -142,3 +142,28 @@ def test_equivalence_is_not_transitive_across_groups() -> None:
     from qa.text import stem
 
     assert stem("proven") not in equivalents(stem("founded"))
+
+
+def test_acronym_spellings_of_a_corpus_are_aliases(tmp_path, settings) -> None:
+    # IS-K, ISKP and ISIS-K name one group; "nasal" is a word (it occurs in lower case), so it is no NASA.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "Thought to be based in Afghanistan, IS-K has grown.\nISKP claimed the attack.\nISIS-K recruits widely.\n"
+        "NASA launched a probe.\nThe nasal spray sold well.\n", encoding="utf-8")
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder())
+    index.sync()
+    from qa.features import QuestionTerms
+    from qa.retrieval import acronyms_in
+    from qa.text import stem, words
+
+    retriever = QAEngine(index)._snapshot()
+    assert retriever.aliases("iskp") == {"is-k"}
+    assert retriever.aliases("is-k") == {"iskp", "isis-k"}
+    assert retriever.aliases("nasa") == frozenset()
+    assert acronyms_in("Where is ISKP based? Ask the UN.") == ["iskp"]  # two letters are too few
+    # The evidence features count a sentence naming IS-K as covering the question's ISKP.
+    q = QuestionTerms.of("Where is ISKP based?", retriever.idf, retriever.aliases)
+    present = {stem(w) for w in words("Thought to be based in Afghanistan, IS-K has grown.")}
+    assert q.coverage(present) == 1.0
+    assert QuestionTerms.of("Where is ISKP based?", retriever.idf).coverage(present) < 1.0
