@@ -79,6 +79,7 @@ class HybridRetriever:
         # Lower-cased words of the corpus: a capitalised word whose lower-case form is common is no name.
         self.lower_vocab: frozenset[str] = stats.lower_vocab
         self._acronyms: dict[str, list[tuple[str, str]]] | None = None  # built on the first question naming an acronym
+        self._aliases: dict[str, frozenset[str]] = {}
 
     def aliases(self, term: str) -> frozenset[str]:
         """Other spellings of the acronym ``term`` (a stem) in this corpus: "iskp" -> "is-k", "isis-k". The evidence
@@ -86,12 +87,15 @@ class HybridRetriever:
         cost a natural dev turn).
 
         A corpus term is one when it never occurs in lower case (a name, not a word), its letters are at least three
-        and start with the same letter, and one's letters appear in order within the other's, the shorter having at
-        least 60 % of the longer's letters (the rule the disagreement finder uses for names).
+        and start with the same letter, one of the two is hyphenated, and one's letters appear in order within the
+        other's, the shorter having at least 60 % of the longer's letters (the rule the disagreement finder uses).
         """
-        if self._acronyms is None:
-            self._acronyms = _acronym_table(self._idf, self.lower_vocab)
-        return _aliases_in(self._acronyms, term)
+        found = self._aliases.get(term)
+        if found is None:
+            if self._acronyms is None:
+                self._acronyms = _acronym_table(self._idf, self.lower_vocab)
+            found = self._aliases[term] = _aliases_in(self._acronyms, term)
+        return found
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term over chunks (unknown terms weigh most)."""
@@ -207,6 +211,8 @@ def _aliases_in(table: dict[str, list[tuple[str, str]]], term: str) -> frozenset
         if other == term:
             continue
         short, long = sorted((mine, letters), key=len)
-        if len(short) >= 0.6 * len(long) and _in_order(short, long):
+        # A hyphen marks a spelling variant ("IS-K", "ISIS-K"); two plain acronyms are two names (ICC, IPCC).
+        hyphen = "-" in term or "-" in other
+        if hyphen and len(short) >= 0.6 * len(long) and _in_order(short, long):
             out.add(other)
     return frozenset(out)

@@ -150,7 +150,7 @@ def test_acronym_spellings_of_a_corpus_are_aliases(tmp_path, settings) -> None:
     corpus.mkdir()
     (corpus / "a.txt").write_text(
         "Thought to be based in Afghanistan, IS-K has grown.\nISKP claimed the attack.\nISIS-K recruits widely.\n"
-        "NASA launched a probe.\nThe nasal spray sold well.\n", encoding="utf-8")
+        "NASA launched a probe.\nThe nasal spray sold well.\nThe IPCC and the ICC met.\n", encoding="utf-8")
     index = CorpusIndex(corpus, settings, embedder=HashingEmbedder())
     index.sync()
     from qa.features import QuestionTerms
@@ -161,6 +161,7 @@ def test_acronym_spellings_of_a_corpus_are_aliases(tmp_path, settings) -> None:
     assert retriever.aliases("iskp") == {"is-k"}
     assert retriever.aliases("is-k") == {"iskp", "isis-k"}
     assert retriever.aliases("nasa") == frozenset()
+    assert retriever.aliases("ipcc") == frozenset()  # two plain acronyms are two names; a hyphen marks a variant
     assert acronyms_in("Where is ISKP based? Ask the UN.") == ["iskp"]  # two letters are too few
     # The evidence features count a sentence naming IS-K as covering the question's ISKP.
     q = QuestionTerms.of("Where is ISKP based?", retriever.idf, retriever.aliases)
