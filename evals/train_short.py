@@ -22,24 +22,16 @@ import json
 import re
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from index import SEEDS_DIR, load_settings
 from qa import Answer, get_engine
-from qa.short_answer import (
-    SPAN_FEATURES,
-    SPAN_WEIGHTS,
-    _asked,
-    _rules_choice,
-    agent_of_the_verb,
-    candidate_spans,
-    preferred_spans,
-    set_span_model,
-    span_features,
-)
+from qa.short_answer import SPAN_FEATURES, SPAN_WEIGHTS, agent_of_the_verb, question_kind, set_span_model, span_table
 
 from .runner import DEFAULT_SQUAD
 from .suite import load_suite
@@ -73,7 +65,7 @@ def is_gold(span: str, answers: list[str]) -> bool:
 
 @dataclass
 class Group:
-    """The candidate spans of one gold sentence."""
+    """The candidate spans of one sentence, labelled."""
 
     kind: str
     article: int
@@ -83,7 +75,16 @@ class Group:
     on_gold: bool = True  # the sentence lies on the gold line (validation counts only these)
     first_quote: bool = False  # the answer's first quote, gold or not (only for choosing the floor)
     weight: float = 1.0
-    texts: list[str] = field(default_factory=list)
+
+
+def _group(question: str, sentence: str, vocab: frozenset[str], gold: Callable[[str], bool], **extra: Any) -> Group | None:
+    """``sentence``'s candidate spans for ``question`` labelled by ``gold``; None when it holds no candidate."""
+    table = span_table(question, sentence, vocab)
+    if table is None:
+        return None
+    kind = question_kind(question)
+    assert kind is not None
+    return Group(kind=kind, rows=table.rows, labels=[int(gold(c.text)) for c in table.candidates], rules=table.rules, **extra)
 
 
 def collect(root: Path) -> list[Group]:
@@ -97,36 +98,24 @@ def collect(root: Path) -> list[Group]:
     for n, row in enumerate(rows):
         if n % 500 == 0:
             print(f"  {n}/{len(rows)} questions", file=sys.stderr)
-        asked = _asked(row["question"])
-        if asked.kind not in KINDS:
+        question = row["question"]
+        if question_kind(question) not in KINDS:
             continue
-        answer, evidence = engine.answer_with_evidence(row["question"])
+
+        def gold(text: str, answers: list[str] = row["answers"]) -> bool:
+            return is_gold(text, answers)
+
+        answer, evidence = engine.answer_with_evidence(question)
         if answer.citations and not answer.disagreement:
-            quote = answer.citations[0].quote
-            candidates = preferred_spans(row["question"], quote, candidate_spans(row["question"], quote, vocab))
-            if candidates:
-                rules = _rules_choice(asked, quote, candidates)
-                groups.append(Group(
-                    kind=asked.kind, article=article[row["file"]], rows=span_features(asked, quote, candidates, rules),
-                    labels=[int(is_gold(c.text, row["answers"])) for c in candidates], rules=candidates.index(rules),
-                    first_quote=True,
-                ))
+            first = _group(question, answer.citations[0].quote, vocab, gold, article=article[row["file"]], first_quote=True)
+            if first is not None:
+                groups.append(first)
         for e in evidence[:SENTENCES]:
-            if e.chunk.file != row["file"]:
+            if e.chunk.file != row["file"] or not any(a.lower() in e.quote.lower() for a in row["answers"]):
                 continue
-            if not any(a.lower() in e.quote.lower() for a in row["answers"]):
-                continue
-            candidates = preferred_spans(row["question"], e.quote, candidate_spans(row["question"], e.quote, vocab))
-            if not candidates:
-                continue
-            labels = [int(is_gold(c.text, row["answers"])) for c in candidates]
-            if not any(labels):
-                continue
-            rules = _rules_choice(asked, e.quote, candidates)
-            groups.append(Group(
-                kind=asked.kind, article=article[row["file"]], rows=span_features(asked, e.quote, candidates, rules),
-                labels=labels, rules=candidates.index(rules), texts=[c.text for c in candidates], on_gold=e.span.line == row["line"],
-            ))
+            g = _group(question, e.quote, vocab, gold, article=article[row["file"]], on_gold=e.span.line == row["line"])
+            if g is not None and any(g.labels):
+                groups.append(g)
     return groups
 
 
@@ -143,22 +132,18 @@ def collect_suites() -> list[Group]:
                 answer, evidence = engine.answer_with_evidence(turn.question, history)
                 history.append(answer)
                 question = answer.standalone_question
-                asked = _asked(question)
-                if turn.abstain or asked.kind not in KINDS:
+                if turn.abstain or question_kind(question) not in KINDS:
                     continue
-                gold = set(turn.evidence)
+
+                def gold(text: str, expect: list[str] = turn.expect) -> bool:
+                    return any(re.search(p, text, re.IGNORECASE) for p in expect)
+
                 for e in evidence[:SENTENCES]:
-                    if f"{e.chunk.file}:{e.span.line}" not in gold:
+                    if f"{e.chunk.file}:{e.span.line}" not in set(turn.evidence):
                         continue
-                    candidates = preferred_spans(question, e.quote, candidate_spans(question, e.quote, vocab))
-                    labels = [int(any(re.search(p, c.text, re.IGNORECASE) for p in turn.expect)) for c in candidates]
-                    if not any(labels):
-                        continue
-                    rules = _rules_choice(asked, e.quote, candidates)
-                    groups.append(Group(
-                        kind=asked.kind, article=-1, rows=span_features(asked, e.quote, candidates, rules), labels=labels,
-                        rules=candidates.index(rules), weight=SEEDS_WEIGHT,
-                    ))
+                    g = _group(question, e.quote, vocab, gold, article=-1, weight=SEEDS_WEIGHT)
+                    if g is not None and any(g.labels):
+                        groups.append(g)
     return groups
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .evidence import Evidence
 from .short_answer import extract, question_kind
+from .text import letters_in_order
 
 #: A sentence is a candidate when its question coverage is at least this share of the best one.
 COVERAGE_SHARE = 0.75
@@ -58,13 +59,6 @@ def _name_key(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", re.sub(r"['’]s$", "", text.lower()))
 
 
-def _same_name(a: str, b: str) -> bool:
-    """Variants of one name: one's letters appear in order within the other's (IS-K / ISIS-K / ISIS)."""
-    short, long_ = sorted((a, b), key=len)
-    it = iter(long_)
-    return bool(short) and all(ch in it for ch in short)
-
-
 @dataclass
 class ValueGroup:
     """One value the sources give, with the evidence sentences that give it."""
@@ -106,7 +100,7 @@ def find_disagreement(
             key = _name_key(span.text)
         if not key:
             continue
-        match = next((g for g in groups if g.key == key or (kind == "who" and _same_name(g.key, key))), None)
+        match = next((g for g in groups if g.key == key or (kind == "who" and letters_in_order(g.key, key))), None)
         if match is None:
             groups.append(ValueGroup(value=span.text, key=key, evidence=[e]))
         else:

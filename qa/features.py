@@ -19,7 +19,7 @@ import numpy as np
 from .followup import names_in
 from .lexicon import equivalents
 from .retrieval import acronyms_in
-from .short_answer import extract, question_kind
+from .short_answer import candidate_spans, question_kind
 from .text import content_terms, stem, words
 
 _WHEN_FOCUS = frozenset(stem(w) for w in "date dates year years day days time month months".split())
@@ -112,7 +112,8 @@ def sentence_features(
     coverage = q.coverage(present)
     type_match = 0.0
     if q.kind is not None:
-        type_match = 1.0 if extract(q.question, text, lower_vocab) is not None else 0.0
+        # Whether the sentence holds a span of the asked kind at all (which one is best is the reader's business).
+        type_match = 1.0 if candidate_spans(q.question, text, lower_vocab) else 0.0
     low = text.lower()
     name_cov = sum(1 for n in q.names if n.lower() in low) / len(q.names) if q.names else 1.0
     number_cov = sum(1 for n in q.numbers if n in text) / len(q.numbers) if q.numbers else 1.0

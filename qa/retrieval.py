@@ -23,7 +23,7 @@ from index import Chunk, ChunkSnapshot, Embedder, SentenceVectors, VectorStore
 from .lexical import lexical_tokens
 from .lexicon import equivalents
 from .models import RetrievedChunk
-from .text import content_terms, stem
+from .text import content_terms, letters_in_order, stem
 from .text_stats import load_or_build
 
 logger = logging.getLogger(__name__)
@@ -197,11 +197,6 @@ def _acronym_table(idf: dict[str, float], lower_vocab: frozenset[str]) -> dict[s
     return table
 
 
-def _in_order(short: str, long: str) -> bool:
-    it = iter(long)
-    return all(ch in it for ch in short)
-
-
 def _aliases_in(table: dict[str, list[tuple[str, str]]], term: str) -> frozenset[str]:
     mine = _letters(term)
     if len(mine) < 3:
@@ -210,9 +205,8 @@ def _aliases_in(table: dict[str, list[tuple[str, str]]], term: str) -> frozenset
     for other, letters in table.get(mine[0], ()):
         if other == term:
             continue
-        short, long = sorted((mine, letters), key=len)
         # A hyphen marks a spelling variant ("IS-K", "ISIS-K"); two plain acronyms are two names (ICC, IPCC).
         hyphen = "-" in term or "-" in other
-        if hyphen and len(short) >= 0.6 * len(long) and _in_order(short, long):
+        if hyphen and min(len(mine), len(letters)) >= 0.6 * max(len(mine), len(letters)) and letters_in_order(mine, letters):
             out.add(other)
     return frozenset(out)

@@ -264,21 +264,43 @@ def answer_span(question: str, sentence: str, lower_vocab: frozenset[str] = froz
 def rank_spans(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> list[tuple[Span, float]]:
     """The candidate spans, best first, each with the span model's probability that it is the answer (the rules'
     choice first with probability 1.0 when no model is shipped)."""
-    candidates = preferred_spans(question, sentence, candidate_spans(question, sentence, lower_vocab))
-    if not candidates:
-        return []
-    asked = _asked(question)
-    rules = _rules_choice(asked, sentence, candidates)
     model = span_model()
-    if model is None or asked.kind not in model:
-        return [(rules, 1.0)] + [(c, 0.0) for c in candidates if c != rules]
-    rows = span_features(asked, sentence, candidates, rules)
-    probs = model[asked.kind].probabilities(rows)
-    r = candidates.index(rules)
-    if agent_of_the_verb(rows[r]):
+    kind_model = model.get(_asked(question).kind or "") if model is not None else None
+    table = span_table(question, sentence, lower_vocab, rows=kind_model is not None)
+    if table is None:
+        return []
+    candidates, r = table.candidates, table.rules
+    if kind_model is None:
+        return [(candidates[r], 1.0)] + [(c, 0.0) for i, c in enumerate(candidates) if i != r]
+    probs = kind_model.probabilities(table.rows)
+    if agent_of_the_verb(table.rows[r]):
         probs[r] = max(probs)  # who did what the question asks, by the sentence's own verb: the rules know
     order = sorted(range(len(candidates)), key=lambda i: (-probs[i], i != r, candidates[i].start))
     return [(candidates[i], float(probs[i])) for i in order]
+
+
+@dataclass(frozen=True)
+class SpanTable:
+    """The candidate spans of one sentence as the span model reads them."""
+
+    candidates: list[Span]
+    #: Index of the hand rules' pick among ``candidates``.
+    rules: int
+    #: One ``SPAN_FEATURES`` row per candidate (empty when not asked for).
+    rows: list[list[float]]
+
+
+def span_table(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset(), rows: bool = True) -> SpanTable | None:
+    """The preferred candidate spans of ``sentence``, the rules' pick and (``rows``) their features; None when the
+    sentence holds no span of the asked kind. ``rank_spans`` and ``python -m evals.train_short`` both read this."""
+    candidates = _preferred_spans(question, sentence, candidate_spans(question, sentence, lower_vocab))
+    if not candidates:
+        return None
+    asked = _asked(question)
+    anchors, verb_at = _anchors(asked, sentence), _verb_at(asked, sentence)
+    rules = _rules_choice(asked, sentence, candidates, anchors, verb_at)
+    features = span_features(asked, sentence, candidates, rules, anchors, verb_at) if rows else []
+    return SpanTable(candidates, candidates.index(rules), features)
 
 
 def _anchors(asked: _Asked, sentence: str) -> list[int]:
@@ -290,7 +312,7 @@ def _verb_at(asked: _Asked, sentence: str) -> list[int]:
     return [m.start() for m in _WORD.finditer(sentence) if asked.verb is not None and stem(m.group(0)) == asked.verb]
 
 
-def preferred_spans(question: str, sentence: str, candidates: list[Span]) -> list[Span]:
+def _preferred_spans(question: str, sentence: str, candidates: list[Span]) -> list[Span]:
     """The candidates the kind's rules prefer, when any: these alone are ranked."""
     asked = _asked(question)
     if asked.kind == "who":
@@ -310,13 +332,12 @@ def preferred_spans(question: str, sentence: str, candidates: list[Span]) -> lis
     return candidates
 
 
-def _rules_choice(asked: _Asked, sentence: str, candidates: list[Span]) -> Span:
-    """The hand rules' pick among the preferred candidates: the one nearest the question's words."""
+def _rules_choice(asked: _Asked, sentence: str, candidates: list[Span], anchors: list[int], verb_at: list[int]) -> Span:
+    """The hand rules' pick among the preferred candidates: the one nearest the question's words (``anchors``; the
+    question's verb at ``verb_at``)."""
     kind = asked.kind
-    anchors = _anchors(asked, sentence)
     if not anchors:
         return candidates[0]
-    verb_at = _verb_at(asked, sentence)
 
     def distance(c: Span) -> float:
         best = min(min(abs(a - c.end), abs(c.start - a)) for a in anchors)
@@ -377,10 +398,10 @@ def agent_of_the_verb(row: list[float]) -> bool:
     return bool(row[_BEFORE_VERB] or row[_PASSIVE_AGENT])
 
 
-def span_features(asked: _Asked, sentence: str, candidates: list[Span], rules: Span) -> list[list[float]]:
+def span_features(
+    asked: _Asked, sentence: str, candidates: list[Span], rules: Span, anchors: list[int], verb_at: list[int]
+) -> list[list[float]]:
     """One feature row per candidate span (``SPAN_FEATURES``)."""
-    anchors = _anchors(asked, sentence)
-    verb_at = _verb_at(asked, sentence)
     n = len(candidates)
     rows = []
     for i, c in enumerate(candidates):

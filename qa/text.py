@@ -50,3 +50,11 @@ def content_terms(text: str) -> list[str]:
             continue
         seen.setdefault(stem(w), None)
     return list(seen)
+
+
+def letters_in_order(a: str, b: str) -> bool:
+    """Whether the shorter string's characters appear in order within the longer's ("isk" in "isisk"): how spelling
+    variants of one name are told (IS-K / ISIS-K / ISKP)."""
+    short, long_ = sorted((a, b), key=len)
+    it = iter(long_)
+    return bool(short) and all(ch in it for ch in short)
