@@ -21,7 +21,7 @@ from .systems import build_systems
 DEFAULT_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "squad-dev-v1.1"
 #: Suites written from the seeds are asked of the seeds; those in SQUAD_SUITES of the SQuAD articles.
 SUITE_CORPORA: dict[str, Path] = {"seeds": SEEDS_DIR, "natural": SEEDS_DIR, "natural2": SEEDS_DIR, "nearmiss": SEEDS_DIR}
-SQUAD_SUITES = frozenset({"nearmiss-squad"})
+SQUAD_SUITES = frozenset({"nearmiss-squad", "squad-paraphrased"})
 
 
 class SuiteReport(BaseModel):
