@@ -1,6 +1,6 @@
 """Fine-tune the packaged all-MiniLM-L6-v2 into the evidence encoder (``index/encoders/minilm-qa``).
 
-    python -m evals.train_encoder [--squad DIR] [--out DIR] [--epochs 2] [--seed 0]
+    python -m evals.train_encoder [--squad DIR] [--out DIR] [--epochs 2] [--seed 0] [--reworded]
 
 Pairs: each question of the 18 SQuAD article files whose names sort first, with the retrieved
 candidate sentence that lies on its gold line and holds a gold answer, and as a hard negative the
@@ -10,12 +10,17 @@ top-1 of the cosine alone among the retrieved candidates, before and after. The 
 are never used. The weights are written as float16 (about 45 MB) with the packaged model's
 sentence-transformers configuration, so the numpy query encoder (``index/bert_numpy.py``) runs it.
 Run ``python -m evals.train`` afterwards: the evidence model's features depend on this encoder.
+Validation also reports top-1 on the 90 reworded questions of articles 19-24
+(``evals/suites/squad-paraphrased.jsonl``); ``--reworded`` trains on the 300 of articles 1-18 as well
+(three times each). That variant was started once (2026-12-04) and stopped unfinished: it is not measured
+and not shipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import shutil
 import sys
 import time
@@ -28,17 +33,24 @@ from index.embedder import resolve_model_path
 from index.settings import EVIDENCE_ENCODER_DIR
 
 from .runner import DEFAULT_SQUAD
-from .train import traced_training_questions
+from .suite import load_suite
+from .train import FIT_ARTICLES, PARAPHRASED, _label, traced_training_questions
 
 #: Files of the packaged model's folder that describe the pipeline (the fine-tune keeps them).
 _CONFIG_FILES = ["modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json"]
 
 
-def _pairs(squad: Path) -> tuple[list[tuple[str, str, str | None]], list[tuple[str, list[str], list[int]]]]:
-    """(question, answer sentence, hard negative) for training; (question, candidates, labels) for validation."""
+Held = list[tuple[str, list[str], list[int]]]
+#: Each reworded training question (``evals/suites/squad-paraphrased.jsonl``) is seen this many times an epoch.
+PARA_REPEAT = 3
+
+
+def _pairs(squad: Path, reworded: bool = False) -> tuple[list[tuple[str, str, str | None]], Held, Held]:
+    """(question, answer sentence, hard negative) for training; (question, candidates, labels) for validation, of the
+    SQuAD questions and of their everyday rewordings (``reworded``: the fitted rewordings are trained on too)."""
     from qa import get_engine
 
-    engine = get_engine(squad / "docs", load_settings(evidence="rules", evidence_encoder=PACKAGED_MODEL))
+    engine = get_engine(squad / "docs", load_settings(evidence="rules", evidence_encoder=PACKAGED_MODEL, sentence_search=False))
     train: list[tuple[str, str, str | None]] = []
     held: list[tuple[str, list[str], list[int]]] = []
     for tq in traced_training_questions(squad, engine):
@@ -50,10 +62,26 @@ def _pairs(squad: Path) -> tuple[list[tuple[str, str, str | None]], list[tuple[s
                 train.append((tq.question, pos[0], neg[0] if neg else None))
         else:
             held.append((tq.question, [e.sentence.text for e in tr.candidates], [tq.label(e) for e in tr.candidates]))
-    return train, held
+    docs = sorted(p.name for p in (squad / "docs").iterdir() if p.suffix == ".txt")
+    fit_articles = set(docs[:FIT_ARTICLES])
+    held_reworded: Held = []
+    for case in load_suite(PARAPHRASED):
+        turn = case.turns[0]
+        file, line = turn.evidence[0].rsplit(":", 1)
+        tr = engine.trace(turn.question)
+        patterns = [re.compile(p, re.IGNORECASE) for p in turn.expect]
+        labels = [_label(e, {(file, int(line))}, patterns) for e in tr.candidates]
+        if file in fit_articles:
+            pos = [e.sentence.text for e, y in zip(tr.candidates, labels, strict=True) if y == 1]
+            neg = [e.sentence.text for e in tr.evidence if _label(e, {(file, int(line))}, patterns) == 0]
+            if pos and reworded:
+                train.extend([(turn.question, pos[0], neg[0] if neg else None)] * PARA_REPEAT)
+        else:
+            held_reworded.append((turn.question, [e.sentence.text for e in tr.candidates], labels))
+    return train, held, held_reworded
 
 
-def _top1(model, held: list[tuple[str, list[str], list[int]]]) -> float:  # type: ignore[no-untyped-def]
+def _top1(model, held: Held) -> float:  # type: ignore[no-untyped-def]
     hits = total = 0
     for question, texts, labels in held:
         if 1 not in labels:
@@ -71,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=EVIDENCE_ENCODER_DIR, help="folder to write the encoder to")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reworded", action="store_true",
+                        help="also train on the reworded questions of articles 1-18 (not shipped: not yet measured)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     import torch
@@ -80,14 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
-    train, held = _pairs(args.squad)
-    print(f"{len(train)} training pairs, {len(held)} validation questions ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    train, held, held_reworded = _pairs(args.squad, args.reworded)
+    print(f"{len(train)} training pairs, {len(held)} + {len(held_reworded)} reworded validation questions "
+          f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     base = resolve_model_path(PACKAGED_MODEL)
     model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
     model.eval()
     with torch.no_grad():
-        before = _top1(model, held)
-    print(f"validation top-1 by cosine alone, packaged model: {before:.3f}")
+        before, before_reworded = _top1(model, held), _top1(model, held_reworded)
+    print(f"validation top-1 by cosine alone, packaged model: {before:.3f} (reworded: {before_reworded:.3f})")
     optimiser = torch.optim.AdamW(model.parameters(), lr=3e-5)
     for epoch in range(args.epochs):
         model.train()
@@ -105,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             optimiser.step()
         model.eval()
         with torch.no_grad():
-            after = _top1(model, held)
-        print(f"epoch {epoch + 1}: {time.perf_counter() - t0:.0f} s, last batch loss {loss.item():.3f}, validation top-1 {after:.3f}")
+            after, after_reworded = _top1(model, held), _top1(model, held_reworded)
+        print(f"epoch {epoch + 1}: {time.perf_counter() - t0:.0f} s, last batch loss {loss.item():.3f}, "
+              f"validation top-1 {after:.3f} (reworded: {after_reworded:.3f})")
     tmp = args.out.with_name(args.out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save(str(tmp))

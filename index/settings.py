@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         "fine-tune of MiniLM, or a local sentence-transformers folder. Changing it re-embeds the sentences at the "
         "next sync (chunks are kept).",
     )
+    sentence_search: bool = Field(
+        default=False,
+        description="Also retrieve the chunks whose sentences the evidence encoder finds closest to the question (a "
+        "third ranking fused with the chunk vectors and BM25; it finds answers worded differently from the question). "
+        "Holds every sentence vector of the index in memory (1,536 bytes a sentence). Off by default: measured, it "
+        "did not pay for its latency with the shipped evidence model (README 'Sentence search').",
+    )
     evidence: str = Field(
         default="hybrid",
         description="Evidence scorer that ranks sentences and decides abstention: hybrid (the learned ranker, and an "

@@ -81,7 +81,7 @@ class QAEngine:
     def _snapshot(self) -> HybridRetriever:
         index = self.index
         return HybridRetriever(index.snapshot(), index.embedder, index.store, self.settings.top_k, self.mode, index.sentence_vectors,
-                               stats_path=index.dir / text_stats.FILE_NAME)
+                               stats_path=index.dir / text_stats.FILE_NAME, sentence_search=self.settings.sentence_search)
 
     def verified(self, citations: list[Citation]) -> list[Citation]:
         """The citations whose quote is still verbatim on its line of the file on disk."""
@@ -135,8 +135,10 @@ class QAEngine:
             retriever = self._retriever
             partners = self._partners
             self._readers[id(retriever)] = self._readers.get(id(retriever), 0) + 1
+        # The question as the evidence encoder sees it, made first: the sentence search reads it too.
+        evidence_vector = self._evidence_vector(rewritten.question)
         try:
-            retrieval = retriever.retrieve(rewritten.question, rewritten.files)
+            retrieval = retriever.retrieve(rewritten.question, rewritten.files, evidence_vector)
         finally:
             with self._lock:
                 self._readers[id(retriever)] -= 1
@@ -147,20 +149,22 @@ class QAEngine:
         # positions are stale until it is re-indexed.
         indexed = {(c.file, retriever.by_id[c.chunk_id].file_hash) for c in retrieval.chunks}
         lines_of = {f: lines for f, sha in indexed if (lines := self._lines.lines_if_unchanged(f, sha)) is not None}
-        candidates = gather_candidates(rewritten.question, retrieval.chunks, retriever, lines_of, self._evidence_vector(rewritten.question, retrieval))
+        question_vector = evidence_vector
+        if question_vector is None and self.scorer.uses_sentence_vectors:
+            question_vector = retrieval.query_vector  # one model embeds chunks and sentences
+        candidates = gather_candidates(rewritten.question, retrieval.chunks, retriever, lines_of, question_vector)
         scored = self.scorer.score(candidates, rewritten.question)
         return Trace(
             standalone=rewritten.question, rewritten_by=rewritten_by, retrieval=retrieval, retriever=retriever, partners=partners,
             candidates=candidates, evidence=scored.evidence, confidence=scored.confidence, threshold=self.scorer.threshold,
         )
 
-    def _evidence_vector(self, question: str, retrieval: Retrieval) -> np.ndarray | None:
-        """The question as the evidence encoder sees it (the retrieval vector when one model does both)."""
+    def _evidence_vector(self, question: str) -> np.ndarray | None:
+        """The question as the evidence encoder sees it; None when the scorer reads no sentence vectors (the cosines
+        are then 0) or when one model does both (the retrieval vector is then the same)."""
         encoder = self.index.sentence_embedder
-        if not self.scorer.uses_sentence_vectors:
-            return None  # the cosines are then 0; this scorer does not read them
-        if encoder is self.index.embedder:
-            return retrieval.query_vector
+        if not self.scorer.uses_sentence_vectors or encoder is self.index.embedder:
+            return None
         return np.asarray(encoder.embed([question])[0])
 
     def answer_with_evidence(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from index import Chunk, ChunkSnapshot, Embedder, SentenceVectors, VectorStore
 from .lexical import lexical_tokens
 from .lexicon import equivalents
 from .models import RetrievedChunk
+from .sentence_search import SentenceSearch
 from .text import content_terms, letters_in_order, stem
 from .text_stats import load_or_build
 
@@ -34,6 +36,7 @@ RRF_K = 60
 #: Weights of each ranking in the fusion (measured: README "Measurements").
 DENSE_WEIGHT = 0.5
 BM25_WEIGHT = 1.0
+SENTENCE_WEIGHT = 1.0
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 
@@ -55,11 +58,13 @@ class HybridRetriever:
     def __init__(
         self, chunks: Sequence[Chunk] | ChunkSnapshot, embedder: Embedder, store: VectorStore, top_k: int,
         mode: Mode = "hybrid", sentence_vectors: SentenceVectors | None = None, stats_path: Path | None = None,
+        sentence_search: bool = False,
     ) -> None:
         """``chunks``: the snapshot to answer from (a list is held in memory; an index's snapshot reads chunks
         when they are retrieved); ``sentence_vectors``: the index's per-sentence vectors (the evidence features'
         sentence cosine); ``stats_path``: where the chunks' text statistics are cached (``qa.text_stats``; None:
-        always built)."""
+        always built); ``sentence_search``: in hybrid mode, also rank chunks by their sentences' vectors (needs
+        ``sentence_vectors`` and the question's evidence vector at ``retrieve``)."""
         if mode not in MODES:
             raise ValueError(f"retrieval mode {mode!r} is not one of {', '.join(MODES)}")
         self.mode = mode
@@ -80,6 +85,18 @@ class HybridRetriever:
         self.lower_vocab: frozenset[str] = stats.lower_vocab
         self._acronyms: dict[str, list[tuple[str, str]]] | None = None  # built on the first question naming an acronym
         self._aliases: dict[str, frozenset[str]] = {}
+        self._sentence_search = sentence_search and mode == "hybrid" and sentence_vectors is not None
+        self._sentences: SentenceSearch | None = None  # read on the first question
+        self._sentences_lock = threading.Lock()
+
+    def sentences(self) -> SentenceSearch | None:
+        """This snapshot's sentence search (read once, on first use), or None when it is off."""
+        if not self._sentence_search or self.sentence_vectors is None:
+            return None
+        with self._sentences_lock:
+            if self._sentences is None:
+                self._sentences = SentenceSearch(self.by_id, self.sentence_vectors)
+            return self._sentences
 
     def aliases(self, term: str) -> frozenset[str]:
         """Other spellings of the acronym ``term`` (a stem) in this corpus: "iskp" -> "is-k", "isis-k". The evidence
@@ -104,10 +121,11 @@ class HybridRetriever:
     def stem(self, word: str) -> str:
         return stem(word)
 
-    def retrieve(self, question: str, files: tuple[str, ...] | None = None) -> Retrieval:
-        """Top chunks for ``question``: both retrievers' top-k, fused by reciprocal rank.
+    def retrieve(self, question: str, files: tuple[str, ...] | None = None, evidence_vector: np.ndarray | None = None) -> Retrieval:
+        """Top chunks for ``question``: each retriever's top-k, fused by reciprocal rank.
 
-        ``files``: restrict results to these documents (their chunks are scored exactly).
+        ``files``: restrict results to these documents (their chunks are scored exactly); ``evidence_vector``: the
+        question as the evidence encoder embeds it, for the sentence search (when it is on).
         """
         t0 = time.perf_counter()
         # Embedded in every mode: the evidence scorer reads the question's vector even when BM25 alone retrieves.
@@ -140,8 +158,14 @@ class HybridRetriever:
             lexical = [(self._order[d], s) for d, s in self._lexical.top(query_tokens(question, terms), self.top_k if not files else len(self._order))]
             if files:
                 lexical = [(cid, s) for cid, s in lexical if self.by_id.file_of(cid) in files][: self.top_k]
+        by_sentence: list[tuple[str, float]] = []
+        search = self.sentences()
+        if search is not None and evidence_vector is None and self.sentence_vectors is not None and self.sentence_vectors.encoder == self.embedder.name:
+            evidence_vector = np.asarray(vector)  # one model embeds chunks and sentences: the question's vector is the same
+        if search is not None and evidence_vector is not None:
+            by_sentence = [(cid, s) for cid, s in search.top_chunks(evidence_vector, self.top_k, files) if cid in self.by_id]
         fused: dict[str, float] = {}
-        for ranking, weight in ((dense, DENSE_WEIGHT), (lexical, BM25_WEIGHT)):
+        for ranking, weight in ((dense, DENSE_WEIGHT), (lexical, BM25_WEIGHT), (by_sentence, SENTENCE_WEIGHT)):
             for rank, (cid, _) in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
         dense_scores = dict(dense)

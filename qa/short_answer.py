@@ -53,6 +53,9 @@ _DEMONYM = re.compile(r"[A-Z][a-z]+(?:an|ean|ian|ese|ish|i)$")
 _MODIFIES = re.compile(r"\s+[a-z]")
 #: "the Afghanistan-based group": a place, though no preposition leads it.
 _BASED = re.compile(r"\b((?:[A-Z][\w’'.]*\s+)*[A-Z][\w’'.]*)-based\b")
+#: Where someone is from, said without "from": "nationals of Tajikistan", "Tajik nationals".
+_ORIGIN_OF = re.compile(rf"\b(?:nationals?|citizens?|natives?) of (?:the )?({_NAME.pattern})")
+_ORIGIN_ADJ = re.compile(rf"({_NAME_WORD}(?:\s+{_NAME_WORD})*)\s+(?:nationals|citizens|natives|immigrants|migrants)\b")
 _IN_PLACE = re.compile(r"\b(?:in|at|near|inside|outside|across|throughout|within)\s+(?:the\s+)?$", re.IGNORECASE)
 _PLACE_PREP = re.compile(r"\b(?:in|at|near|from|out of|outside|inside|across|based in|to)\s+(?:the\s+)?$", re.IGNORECASE)
 
@@ -127,7 +130,7 @@ def question_kind(question: str) -> str | None:
 #: Function words that open a sentence capitalised and are no name (the stop-word list lacks them).
 _CONNECTIVES = frozenset(
     "amid amidst despite although though among amongst toward towards whilst thus hence meanwhile however moreover "
-    "furthermore additionally nevertheless nonetheless therefore instead indeed likewise".split()
+    "furthermore additionally nevertheless nonetheless therefore instead indeed likewise since following unlike".split()
 )
 
 
@@ -143,7 +146,7 @@ def _is_name(text: str, lower_vocab: frozenset[str], at_sentence_start: bool) ->
 def _trim_leading(start: int, text: str) -> tuple[int, str]:
     """``text`` (found at ``start``) without leading stop words swept up at a sentence start ("The", "In")."""
     parts = text.split(" ", 1)
-    while len(parts) > 1 and parts[0].lower() in STOPWORDS:
+    while len(parts) > 1 and (parts[0].lower() in STOPWORDS or parts[0].lower() in _CONNECTIVES):
         start += len(parts[0]) + 1
         text = parts[1]
         parts = text.split(" ", 1)
@@ -184,6 +187,22 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
             and not re.search(r"\d-$", sentence[: s.start]) and not re.match(r"-\d", sentence[s.end :])  # nor part of 2024-03-23
         ]
     return spans
+
+
+#: Words that count or quantify ("Two citizens of ..."), capitalised at a sentence start: no origin.
+_COUNTING = re.compile(rf"(?:{'|'.join(_NUMBER_WORDS.split())}|several|many|some|most|few|both|all|these|those|the|other)$", re.IGNORECASE)
+
+
+def _with_origins(sentence: str, spans: list[Span]) -> list[Span]:
+    """``spans`` and the origins the sentence gives without "from" ("nationals of Tajikistan", "Tajik nationals")."""
+    seen = {(sp.start, sp.end) for sp in spans}
+    extra = [
+        Span(m.start(1), m.end(1), m.group(1))
+        for pattern in (_ORIGIN_OF, _ORIGIN_ADJ)
+        for m in pattern.finditer(sentence)
+        if (m.start(1), m.end(1)) not in seen and not _COUNTING.match(m.group(1))
+    ]
+    return sorted(spans + extra, key=lambda sp: sp.start) if extra else spans
 
 
 def _last_conjunct(c: Span) -> Span:
@@ -234,8 +253,11 @@ def candidate_spans(question: str, sentence: str, lower_vocab: frozenset[str] = 
     if asked.kind is None:
         return []
     q_stems, q_lower = asked.stems, asked.lower
+    found = _candidates(asked.kind, sentence, lower_vocab)
+    if asked.origin:
+        found = _with_origins(sentence, found)
     candidates = [
-        c for c in _candidates(asked.kind, sentence, lower_vocab)
+        c for c in found
         # An answer repeats nothing the question already says.
         # A name with the acronym it defines ("Islamic State Khorasan Province (ISKP)") is the name the question said.
         if not all(stem(w) in q_stems or w.lower() in q_lower for w in words(_ACRONYM_AFTER.sub("", c.text)) if w.lower() not in STOPWORDS)

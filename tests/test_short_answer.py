@@ -202,3 +202,26 @@ def test_an_unusable_span_model_falls_back_to_the_rules_with_a_warning(tmp_path,
         # The rules still answer: the agent before the question's verb.
         assert extract("Who claimed responsibility?", "IS-K has claimed responsibility for the attack.").text == "IS-K"  # type: ignore[union-attr]
     assert "evals.train_short" in caplog.text and str(bad) in caplog.text
+
+
+@pytest.mark.parametrize(("sentence", "short"), [
+    ("The four suspects were identified as nationals of Tajikistan, a country bordering Afghanistan.", "Tajikistan"),
+    ("Many of the group's fighters are believed to be Tajik nationals.", "Tajik"),
+    ("Two citizens of the Republic of Molvania were held.", "Republic of Molvania"),
+    # Said with "from", as before.
+    ("The suspects from Tajikistan were held in Moscow.", "Tajikistan"),
+])
+def test_where_from_reads_an_origin_said_without_from(sentence: str, short: str) -> None:
+    span = extract("Where were the gunmen from?", sentence)
+    assert span is not None and span.text == short
+    assert sentence[span.start : span.end] == short
+
+
+def test_an_origin_is_only_read_for_where_from() -> None:
+    # "Where were they held?" asks for a place, and nationals of a country are not one.
+    assert extract("Where were they held?", "The four suspects were identified as nationals of Tajikistan.") is None
+
+
+def test_a_leading_connective_is_trimmed_off_a_name() -> None:
+    span = extract("Who runs Afghanistan these days?", "Since the Taliban regained power three years ago, many groups have ceased operations.")
+    assert span is not None and span.text == "Taliban"
