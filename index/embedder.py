@@ -8,6 +8,7 @@ deterministic, dependency-free stand-in for tests: same interface, no model.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -152,6 +153,7 @@ class Int8Embedder(_NumpyQueries):
         self._batch = OnnxInt8Encoder(self._path, models_home)
         self._light: BertNumpyEncoder | None | bool = None
         self._lock = threading.Lock()
+        self._agrees: bool | None = None  # whether the numpy copy gives ONNX Runtime's vectors on this CPU
 
     @property
     def name(self) -> str:
@@ -159,13 +161,54 @@ class Int8Embedder(_NumpyQueries):
         return base + INT8_SUFFIX
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        if 0 < len(texts) <= LIGHT_MAX_TEXTS:
-            light = self._light_encoder()
-            if light is not None:
-                return light.encode(texts)
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        light = self._light_encoder()
+        if light is not None and (len(texts) <= LIGHT_MAX_TEXTS or not self._numpy_agrees(light)):
+            # Queries always; and every text where ONNX Runtime's product is not exact, so that indexes (and answers)
+            # are the same on every CPU.
+            return light.encode(texts)
         return self._batch.encode(texts)
+
+    def _numpy_agrees(self, light: BertNumpyEncoder) -> bool:
+        """Whether ONNX Runtime computes the numpy copy's (exact) vectors on this CPU (checked once per CPU and model).
+
+        ONNX Runtime's int8 matrix product is exact on CPUs with VNNI or AVX-512, but on AVX2 alone its u8 x s8 kernel
+        sums pairs in 16 bits and saturates (seen on an AMD EPYC with AVX2 only: vectors at cosine 0.95 to the exact
+        ones, so the index's vectors and the questions' disagreed). There, every text goes through the numpy copy:
+        slower indexing, but the same vectors, answers and index as on any other CPU. The verdict is kept beside the
+        int8 graph, keyed by the CPU's flags, so a cold start pays for the check once.
+        """
+        if self._agrees is not None:
+            return self._agrees
+        with self._lock:
+            if self._agrees is None:
+                record = self._batch.path.with_suffix(f".numpy-{_cpu_key()}.json")
+                try:
+                    self._agrees = bool(json.loads(record.read_text(encoding="utf-8"))["agrees"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    probe = ["A probe sentence: the Harbor Museum opened in 1931, and its founder was Maria Lopez."]
+                    cosine = float(light.encode(probe)[0] @ self._batch.encode(probe)[0])
+                    self._agrees = cosine >= 1 - 1e-4
+                    if not self._agrees:
+                        logger.warning("ONNX Runtime's int8 product is not exact on this CPU (cosine %.4f to the exact "
+                                       "vectors): every text is embedded by the numpy encoder (slower indexing)", cosine)
+                    try:
+                        record.write_text(json.dumps({"agrees": self._agrees, "cosine": round(cosine, 6)}), encoding="utf-8")
+                    except OSError as exc:
+                        logger.debug("cannot record the int8 check in %s: %s", record, exc)
+        return bool(self._agrees)
+
+
+def _cpu_key() -> str:
+    """A short key of this CPU's instruction-set flags (``/proc/cpuinfo``; the platform's name elsewhere)."""
+    import platform
+
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        flags = platform.machine() + platform.processor()
+    return hashlib.blake2b(flags.encode(), digest_size=6).hexdigest()
 
 
 #: Appended to an int8 embedder's model name (``packaged:all-MiniLM-L6-v2@int8``).
