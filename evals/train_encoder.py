@@ -34,7 +34,7 @@ from index.settings import EVIDENCE_ENCODER_DIR
 
 from .runner import DEFAULT_SQUAD
 from .suite import load_suite
-from .train import FIT_ARTICLES, PARAPHRASED, _label, traced_training_questions
+from .train import FIT_ARTICLES, PARAPHRASED, TracedQuestion, traced_training_questions
 
 #: Files of the packaged model's folder that describe the pipeline (the fine-tune keeps them).
 _CONFIG_FILES = ["modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json"]
@@ -52,32 +52,31 @@ def _pairs(squad: Path, reworded: bool = False) -> tuple[list[tuple[str, str, st
 
     engine = get_engine(squad / "docs", load_settings(evidence="rules", evidence_encoder=PACKAGED_MODEL, sentence_search=False))
     train: list[tuple[str, str, str | None]] = []
-    held: list[tuple[str, list[str], list[int]]] = []
-    for tq in traced_training_questions(squad, engine):
+    held: Held = []
+    held_reworded: Held = []
+
+    def add(tq: TracedQuestion, repeat: int, validation: Held) -> None:
         tr = tq.trace
         if tq.split == "fit":
             pos = [e.sentence.text for e in tr.candidates if tq.label(e) == 1]
             neg = [e.sentence.text for e in tr.evidence if tq.label(e) == 0]
             if pos:
-                train.append((tq.question, pos[0], neg[0] if neg else None))
+                train.extend([(tq.question, pos[0], neg[0] if neg else None)] * repeat)
         else:
-            held.append((tq.question, [e.sentence.text for e in tr.candidates], [tq.label(e) for e in tr.candidates]))
+            validation.append((tq.question, [e.sentence.text for e in tr.candidates], [tq.label(e) for e in tr.candidates]))
+
+    for tq in traced_training_questions(squad, engine):
+        add(tq, 1, held)
     docs = sorted(p.name for p in (squad / "docs").iterdir() if p.suffix == ".txt")
     fit_articles = set(docs[:FIT_ARTICLES])
-    held_reworded: Held = []
     for case in load_suite(PARAPHRASED):
         turn = case.turns[0]
         file, line = turn.evidence[0].rsplit(":", 1)
-        tr = engine.trace(turn.question)
+        split = "fit" if file in fit_articles else "val"
+        if split == "fit" and not reworded:
+            continue  # only trained on with --reworded: not traced otherwise
         patterns = [re.compile(p, re.IGNORECASE) for p in turn.expect]
-        labels = [_label(e, {(file, int(line))}, patterns) for e in tr.candidates]
-        if file in fit_articles:
-            pos = [e.sentence.text for e, y in zip(tr.candidates, labels, strict=True) if y == 1]
-            neg = [e.sentence.text for e in tr.evidence if _label(e, {(file, int(line))}, patterns) == 0]
-            if pos and reworded:
-                train.extend([(turn.question, pos[0], neg[0] if neg else None)] * PARA_REPEAT)
-        else:
-            held_reworded.append((turn.question, [e.sentence.text for e in tr.candidates], labels))
+        add(TracedQuestion(split, turn.question, file, engine.trace(turn.question), {(file, int(line))}, patterns), PARA_REPEAT, held_reworded)
     return train, held, held_reworded
 
 
