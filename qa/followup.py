@@ -13,8 +13,9 @@ Rules, tried in order:
    event the previous question spoke of ("the Crocus shooting", "what happened at X"), not
    an entity; "they/them" is the plural noun phrase of the previous question ("the
    gunmen"). An abstained answer keeps its question's subject as a referent.
-4. Any other question that points back ("it", "there", a leading "and") gets the
-   previous standalone question appended as context.
+4. Any other question that points back ("it", "there", a leading "and", or four words or
+   fewer: "Against whom?") gets the previous standalone question appended as context; a
+   previous question that short passes its own context on too.
 
 A topic switch ("Switching topics: ...", "Unrelated, but ...") starts a new chain: the
 marker is dropped and the question is searched as asked.
@@ -83,6 +84,8 @@ _QUESTION_WORDS = {
     "Who", "Whom", "Whose", "What", "When", "Where", "Which", "Why", "How", "And", "Upon", "Despite", "Is", "Was", "Did", "Does", "Do", "The", "In", "On",
     "Since", "So", "But", "Also", "Then", "After", "Before", "During", "Has", "Have", "Had", "Are", "Were", "Can", "Could",
     "Would", "Should", "Will", "If", "Any", "Apart", "Besides", "Other", "Tell", "Give", "Name", "List",
+    # Prepositions opening an elliptical follow-up ("Against whom?", "From where?"): no names.
+    "Against", "From", "With", "For", "By", "At", "To", "Of", "About", "Into", "Through", "Under", "Over", "Unlike", "Like",
 }
 
 

@@ -30,9 +30,22 @@ def clean_question(question: object, max_chars: int) -> str:
     return text
 
 
+#: A previous question of at most this many words ("Where?", "Against whom?") is elliptical: it keeps its own context.
+ELLIPTICAL_WORDS = 3
+
+
 def with_context(question: str, previous: str) -> str:
-    """``question`` carrying the previous question as context for retrieval (one level: never nested)."""
-    return f"{question.rstrip('?')}? ({own_words(previous)})"
+    """``question`` carrying the previous question as context for retrieval (one level: never nested).
+
+    An elliptical previous question ("Where? (When did ISIS-K get started?)") passes its own context on
+    with it, so a chain of short follow-ups keeps the subject: "What are they after? (Where? When did
+    ISIS-K get started?)".
+    """
+    own = own_words(previous)
+    context = _CONTEXT.search(previous)
+    if context and len(own.split()) <= ELLIPTICAL_WORDS:
+        own = f"{own} {context.group(0).strip()[1:-1].strip()}"
+    return f"{question.rstrip('?')}? ({own})"
 
 
 def own_words(question: str) -> str:

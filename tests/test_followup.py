@@ -31,6 +31,8 @@ def turn(question: str, short: str | None = None, files: tuple[str, ...] = (), s
         # A name given with the acronym it defines is referred to by the acronym, as the text goes on to do.
         (turn("Which group carried out the attack?", "Islamic State Khorasan Province (ISKP)"), "Who leads it?", "Who leads ISKP?"),
         (turn("What's the name of ISKP's PR operation?"), "Who is it trying to reach?", "Who is ISKP trying to reach?"),
+        # A question opening with a preposition names nothing: it is elliptical and carries the previous question.
+        (turn("Did Russians go fight in Syria?"), "Against whom?", "Against whom? (Did Russians go fight in Syria?)"),
     ],
 )
 def test_pointers_are_resolved(previous, follow_up, standalone):
@@ -55,6 +57,17 @@ def test_second_source_restricts_the_previous_question_to_that_document():
 def test_pointer_without_a_usable_referent_carries_the_previous_question():
     previous = turn("What plot did officials say they thwarted?")
     assert rewrite("Which city was it in?", [previous]).question == "Which city was it in? (What plot did officials say they thwarted?)"
+
+
+def test_a_chain_of_short_follow_ups_keeps_the_first_subject():
+    # "Where?" was searched with its context; the next follow-up carries both, never a bare "Where?".
+    previous = turn("Where? (How did the gunmen get into the hall?)")
+    assert rewrite("And what happened next?", [previous]).question == (
+        "What happened next? (Where? How did the gunmen get into the hall?)"
+    )
+    # A longer previous question is carried alone, without the context it carried (one level, never nested).
+    previous = turn("Which city was it in? (What plot did officials say they thwarted?)")
+    assert rewrite("And when?", [previous]).question == "When? (Which city was it in?)"
 
 
 def test_a_number_is_never_a_referent():
