@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     model.eval()
     with torch.no_grad():
         before, before_reworded = _top1(model, held), _top1(model, held_reworded)
-    print(f"validation top-1 by cosine alone, packaged model: {before:.3f} (reworded: {before_reworded:.3f})")
+    print(f"validation top-1 by cosine alone, packaged model: {before:.3f} (reworded: {before_reworded:.3f})", flush=True)
     optimiser = torch.optim.AdamW(model.parameters(), lr=3e-5)
     for epoch in range(args.epochs):
         model.train()
@@ -133,11 +133,15 @@ def main(argv: list[str] | None = None) -> int:
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            step = i // 32 + 1
+            if step % 10 == 0:
+                print(f"  epoch {epoch + 1}: step {step} of {-(-len(train) // 32)}, {time.perf_counter() - t0:.0f} s, "
+                      f"loss {loss.item():.3f}", file=sys.stderr, flush=True)
         model.eval()
         with torch.no_grad():
             after, after_reworded = _top1(model, held), _top1(model, held_reworded)
         print(f"epoch {epoch + 1}: {time.perf_counter() - t0:.0f} s, last batch loss {loss.item():.3f}, "
-              f"validation top-1 {after:.3f} (reworded: {after_reworded:.3f})")
+              f"validation top-1 {after:.3f} (reworded: {after_reworded:.3f})", flush=True)
     tmp = args.out.with_name(args.out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save(str(tmp))
