@@ -378,6 +378,18 @@ class _Rules:
         return 0.6 * x[:, c] + 0.4 * x[:, f] + 0.05 * ((x[:, t] > 0) & (x[:, c] > 0))
 
 
+class _ShippedRanker:
+    """The ranker of the weights file that ships (``qa/weights/evidence-lr.json``), for comparison with a refit."""
+
+    def __init__(self, path: Path = LEARNED_WEIGHTS) -> None:
+        w = json.loads(path.read_text(encoding="utf-8"))
+        self.ok = w.get("features") == list(FEATURES)
+        self.mean, self.scale, self.coef = (np.asarray(w[k], dtype=np.float64) for k in ("mean", "scale", "rank_coef"))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.coef
+
+
 def _answer_rows(ranker: _Ranker, groups: list[Group]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """One row per asked turn (answerable: 1) plus one per SQuAD question with its answering sentences removed (0)."""
     rows, labels, weights, sources = [], [], [], []
@@ -404,6 +416,9 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
     print("top-1: share of questions whose best-scored candidate holds the answer on the gold line")
     print(f"{'model':<34} {'val top-1':>9} {'reworded':>9}")
     rankers: dict[str, object] = {"rules (shipped before)": _Rules()}
+    shipped = _ShippedRanker()
+    if shipped.ok:
+        rankers["shipped file (fit on 1-24)"] = shipped
     for l2 in (0.1, 1.0, 10.0):
         rankers[f"softmax ranker, L2 {l2}"] = _Ranker(l2).fit(fit + dev)
     if args.compare:
