@@ -168,3 +168,13 @@ def test_checked_is_chosen_by_the_setting_and_reads_its_threshold(tmp_path: Path
 def test_a_missing_checker_says_how_to_build_it(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"evidence-cross.json.*python -m evals.train_cross.*DOCQA_EVIDENCE=hybrid"):
         make_scorer(load_settings(home=tmp_path, evidence="checked"))
+
+
+def test_training_reads_the_shipped_ranker_as_the_scorer_does() -> None:
+    # evals.train compares a refit with the shipped file: it must score candidates exactly as answers do.
+    from evals.train import _ShippedRanker
+
+    x = np.random.default_rng(0).random((7, len(FEATURES)))
+    shipped = _ShippedRanker()
+    assert shipped.ok
+    np.testing.assert_allclose(shipped.predict(x), LearnedScorer().rank_scores(x))
