@@ -49,7 +49,7 @@ from qa import Answer, QAEngine
 from qa.engine import Trace
 from qa.evidence import Evidence
 from qa.features import FEATURES
-from qa.scorer import LEARNED_WEIGHTS, RulesScorer, answer_features
+from qa.scorer import LEARNED_WEIGHTS, LearnedScorer, RulesScorer, answer_features
 
 from .runner import DEFAULT_SQUAD, squad_cases
 from .suite import Case, load_suite
@@ -383,8 +383,6 @@ class _ShippedRanker:
     """The ranker of the weights file that ships, read by the scorer itself, for comparison with a refit."""
 
     def __init__(self) -> None:
-        from qa.scorer import LearnedScorer
-
         self.predict = LearnedScorer().rank_scores  # ModelError when the file is missing or for other features
 
 
