@@ -23,7 +23,7 @@ from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timi
 from .question import clean_question
 from .retrieval import HybridRetriever, Mode, Retrieval
 from .scorer import EvidenceScorer, make_scorer
-from .short_answer import Span, answer_span, question_kind, refers_back
+from .short_answer import Span, answer_span, asks_count, candidate_spans, question_kind, refers_back
 from .text import content_terms
 from .verify import LineSource, verified
 
@@ -197,6 +197,9 @@ class QAEngine:
             else:
                 chosen, restated = _supporting(evidence, self.settings.max_citations, partners, self.scorer.support_ratio)
                 short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
+                if short is None and _count_missing(standalone, chosen, retriever.lower_vocab):
+                    abstained, chosen = True, []
+                    logger.info("abstaining: %r asks how many, and no quote holds a count", standalone)
             citations = [_citation(e, restated) for e in chosen]
         t2 = time.perf_counter()
         citations = self.verified(citations)
@@ -371,6 +374,13 @@ def _short_answer(question: str, chosen: list[Evidence], lower_vocab: frozenset[
         if span is not None:
             return span.text, [e, *chosen[:i], *chosen[i + 1 :]]
     return None, chosen
+
+
+def _count_missing(question: str, chosen: list[Evidence], lower_vocab: frozenset[str]) -> bool:
+    """A "how many" question whose best quotes hold no count ("killing a large number of people"): they do not
+    answer it, however close their words are. Measured (README, "Evals"): three dev turns abstained rightly, none
+    lost, and no answer lost on 1,500 questions of the training SQuAD articles."""
+    return asks_count(question) and not any(candidate_spans(question, e.quote, lower_vocab) for e in chosen[:3])
 
 
 def _with_antecedent(question: str, e: Evidence, lower_vocab: frozenset[str]) -> tuple[Evidence, Span | None]:

@@ -247,6 +247,12 @@ def _asked(question: str) -> _Asked:
     return _Asked(kind, stems, question.lower(), verb, origin, stem(head) if head else None, counted)
 
 
+def asks_count(question: str) -> bool:
+    """Whether the question asks to count something ("How many people ...?"). "How much" is left out: its answers
+    are often words ("over half", "tenfold", "large areas")."""
+    return re.search(r"\bhow many\b", own_words(question), re.IGNORECASE) is not None
+
+
 def candidate_spans(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> list[Span]:
     """Every span of ``sentence`` of the kind ``question`` asks for that says something the question does not."""
     asked = _asked(question)

@@ -132,3 +132,23 @@ def test_a_quote_that_says_the_group_is_quoted_with_the_sentence_naming_it(tmp_p
     # Asked for something else, the same sentence is quoted alone.
     b = QAEngine(index).answer("How many people did the harbor explosion kill?")
     assert b.citations[0].quote == "This spring an explosion at the harbor killed nine people, revealing the group's reach."
+
+
+def test_how_many_answered_by_no_count_abstains(tmp_path, settings):
+    # The sentence matches every word of the question but says "a large number": the documents don't say how many.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "storm.txt").write_text(
+        "Storm report\nThe storm flooded the harbor, and a large number of boats sank.\nThe harbor holds 40 berths.\n",
+        encoding="utf-8",
+    )
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder())
+    index.sync()
+    engine = QAEngine(index)
+    vague = engine.answer("How many boats sank in the storm?")
+    assert vague.abstained and vague.citations == [] and vague.short_answer is None
+    counted = engine.answer("How many berths does the harbor hold?")
+    assert not counted.abstained and counted.short_answer == "40"
+    assert counted.citations[0].location == "storm.txt:3"
+    # "How much" is not held to it: its answers are often words ("over half").
+    assert not engine.answer("How much of the harbor did the storm flood?").abstained
