@@ -111,7 +111,7 @@ def question_kind(question: str) -> str | None:
     # the previous question it carries is context for retrieval only.
     question = own_words(question)
     q = question.strip().lower()
-    if re.search(r"\bhow (?:many|much)\b", q) or re.search(r"\bwhat (?:was|is|were) the (?:death toll|toll|number|total|count)\b", q):
+    if re.search(r"\bhow (?:many|much|old)\b", q) or re.search(r"\bwhat (?:percentage|percent|proportion|fraction)\b", q) or re.search(r"\bwhat (?:was|is|were) the (?:death toll|toll|number|total|count)\b", q):
         return "how many"
     if re.search(r"\b(?:what|which) (?:year|date|day|month|time)\b", q) or re.match(r"^(?:and |so |but )?when\b", q) or re.search(r"\bwhen (?:did|was|were|is|does|do|will|had|has)\b", q):
         return "when"
@@ -248,9 +248,12 @@ def _asked(question: str) -> _Asked:
 
 
 def asks_count(question: str) -> bool:
-    """Whether the question asks to count something ("How many people ...?"). "How much" is left out: its answers
-    are often words ("over half", "tenfold", "large areas")."""
-    return re.search(r"\bhow many\b", own_words(question), re.IGNORECASE) is not None
+    """Whether the question asks for a count, an age or a percentage ("How many people ...?", "How old ...?").
+    "How much" is left out: its answers are often words ("over half", "tenfold", "large areas")."""
+    return _COUNT_ASKED.search(own_words(question)) is not None
+
+
+_COUNT_ASKED = re.compile(r"\bhow (?:many|old)\b|\bwhat (?:percentage|percent|proportion|fraction)\b", re.IGNORECASE)
 
 
 def candidate_spans(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> list[Span]:

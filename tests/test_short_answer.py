@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.short_answer import extract, question_kind
+from qa.short_answer import asks_count, extract, question_kind
 
 ATTRIBUTION = ("American officials were quick to attribute the massacre to ISKP, with subsequent arrests in Russia "
                "pointing towards suspects from Tajikistan.")
@@ -225,3 +225,25 @@ def test_an_origin_is_only_read_for_where_from() -> None:
 def test_a_leading_connective_is_trimmed_off_a_name() -> None:
     span = extract("Who runs Afghanistan these days?", "Since the Taliban regained power three years ago, many groups have ceased operations.")
     assert span is not None and span.text == "Taliban"
+
+
+@pytest.mark.parametrize(("question", "sentence", "short"), [
+    ("How old was Temujin when he married Borte?", "Temujin married Borte when he was around 16.", "around 16"),
+    ("What percentage of the forest lies in Brazil?", "The majority of the forest, 60% of it, lies in Brazil.", "60%"),
+    ("What percent of untreated patients die?", "About 80 percent of untreated patients die within 8 days.", "About 80 percent"),
+])
+def test_ages_and_percentages_are_counts(question: str, sentence: str, short: str) -> None:
+    assert question_kind(question) == "how many"
+    span = extract(question, sentence)
+    assert span is not None and span.text == short
+
+
+@pytest.mark.parametrize(("question", "counts"), [
+    ("How many boats sank?", True),
+    ("How old are the suspects?", True),
+    ("What percentage of the forest is in Peru?", True),
+    ("How much of the forest burned?", False),  # answered in words as often as not ("over half")
+    ("When did it happen? (How many people were killed?)", False),  # the carried context asks nothing
+])
+def test_which_questions_must_be_answered_by_a_count(question: str, counts: bool) -> None:
+    assert asks_count(question) is counts
