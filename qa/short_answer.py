@@ -111,7 +111,7 @@ def question_kind(question: str) -> str | None:
     # the previous question it carries is context for retrieval only.
     question = own_words(question)
     q = question.strip().lower()
-    if re.search(r"\bhow (?:many|much|old)\b", q) or re.search(r"\bwhat (?:percentage|percent|proportion|fraction)\b", q) or re.search(r"\bwhat (?:was|is|were) the (?:death toll|toll|number|total|count)\b", q):
+    if re.search(r"\bhow (?:many|much|old)\b", q) or re.search(r"\bwhat (?:percentage|percent)\b", q) or re.search(r"\bwhat (?:was|is|were) the (?:death toll|toll|number|total|count)\b", q):
         return "how many"
     if re.search(r"\b(?:what|which) (?:year|date|day|month|time)\b", q) or re.match(r"^(?:and |so |but )?when\b", q) or re.search(r"\bwhen (?:did|was|were|is|does|do|will|had|has)\b", q):
         return "when"
@@ -253,7 +253,7 @@ def asks_count(question: str) -> bool:
     return _COUNT_ASKED.search(own_words(question)) is not None
 
 
-_COUNT_ASKED = re.compile(r"\bhow (?:many|old)\b|\bwhat (?:percentage|percent|proportion|fraction)\b", re.IGNORECASE)
+_COUNT_ASKED = re.compile(r"\bhow (?:many|old)\b|\bwhat (?:percentage|percent)\b", re.IGNORECASE)
 
 
 def candidate_spans(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> list[Span]:
