@@ -24,7 +24,7 @@ from .polarity import asks_why_not, negated
 from .question import clean_question
 from .retrieval import HybridRetriever, Mode, Retrieval
 from .scorer import EvidenceScorer, make_scorer
-from .short_answer import Span, answer_span, asks_count, candidate_spans, question_kind, refers_back
+from .short_answer import Span, answer_span, asks_count, asks_duration, asks_year, candidate_spans, holds_duration, holds_year, question_kind, refers_back
 from .text import content_terms
 from .verify import LineSource, verified
 
@@ -382,6 +382,8 @@ def _unanswered(question: str, short: str | None, chosen: list[Evidence], lower_
     """Why the best quotes do not answer what the question asks, however close their words are (None: they may).
 
     - A "how many" question whose quotes hold no count ("killing a large number of people").
+    - A "which year" question whose quotes name no year, decade or century.
+    - A "how long" question whose quotes hold no span of time ("in 1542" says when, not how long).
     - A "why not" question whose quotes hold no negative word ("Why doesn't UNEP contribute?" against "... funding
       established by UNEP"): they state the premise's opposite, or nothing about it (``qa.polarity``).
     Measured (README, "Evals"): on the dev halves they abstain on unanswerable turns only; on 1,500 questions of the
@@ -390,6 +392,10 @@ def _unanswered(question: str, short: str | None, chosen: list[Evidence], lower_
     quotes = [e.quote for e in chosen[:3]]
     if short is None and asks_count(question) and not any(candidate_spans(question, q, lower_vocab) for q in quotes):
         return "asks how many, and no quote holds a count"
+    if asks_year(question) and not any(holds_year(q) for q in quotes):
+        return "asks which year, and no quote names one"
+    if asks_duration(question) and not any(holds_duration(q) for q in quotes):
+        return "asks how long, and no quote holds a span of time"
     if asks_why_not(question) and not any(negated(q) for q in quotes):
         return "asks why not, and no quote says not"
     return None

@@ -253,6 +253,35 @@ def asks_count(question: str) -> bool:
     return _COUNT_ASKED.search(own_words(question)) is not None
 
 
+def asks_duration(question: str) -> bool:
+    """Whether the question asks how long something took or lasted."""
+    return _DURATION_ASKED.search(own_words(question)) is not None
+
+
+def holds_duration(sentence: str) -> bool:
+    """Whether ``sentence`` can say how long: a unit of time ("three weeks", "for decades"), "since"/"until" a time,
+    or a range of years ("from 1961 to 1972")."""
+    return _DURATION.search(sentence) is not None
+
+
+def asks_year(question: str) -> bool:
+    """Whether the question asks for a year ("In what year ...?", "Which year ...?")."""
+    return _YEAR_ASKED.search(own_words(question)) is not None
+
+
+def holds_year(sentence: str) -> bool:
+    """Whether ``sentence`` names a year, a decade or a century ("1639", "the 1970s", "the 20th century")."""
+    return _YEAR_NAMED.search(sentence) is not None
+
+
+_YEAR_ASKED = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+_YEAR_NAMED = re.compile(r"\b\d{3,4}s?\b|\b(?:century|centuries|decade)\b|['’]\d0s\b", re.IGNORECASE)
+_DURATION_ASKED = re.compile(r"\bhow long\b", re.IGNORECASE)
+_DURATION = re.compile(
+    r"\b(?:seconds?|minutes?|hours?|days?|nights?|weeks?|months?|years?|decades?|centur(?:y|ies)|generations?|"
+    r"lifetimes?|millenni(?:a|um)|since|until|till)\b|\b\d{3,4}s?\s*(?:to|and|-|–|—)\s*\d{2,4}\b",
+    re.IGNORECASE,
+)
 _COUNT_ASKED = re.compile(r"\bhow (?:many|old)\b|\bwhat (?:percentage|percent)\b", re.IGNORECASE)
 
 

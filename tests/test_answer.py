@@ -152,3 +152,23 @@ def test_how_many_answered_by_no_count_abstains(tmp_path, settings):
     assert counted.citations[0].location == "storm.txt:3"
     # "How much" is not held to it: its answers are often words ("over half").
     assert not engine.answer("How much of the harbor did the storm flood?").abstained
+
+
+def test_how_long_and_which_year_need_a_time_in_the_quote(tmp_path, settings):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "voyage.txt").write_text(
+        "Voyage notes\n"
+        "Captain Ines Varga sailed the whole Wren river in a small boat.\n"
+        "The lighthouse on the Wren river was built in 1887 and burned for three weeks in 1923.\n",
+        encoding="utf-8",
+    )
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder())
+    index.sync()
+    engine = QAEngine(index)
+    assert engine.answer("How long did Captain Ines Varga's voyage down the Wren river take?").abstained
+    assert engine.answer("In what year did Captain Ines Varga sail the Wren river?").abstained
+    burned = engine.answer("How long did the lighthouse on the Wren river burn?")
+    assert not burned.abstained and burned.citations[0].location == "voyage.txt:3"
+    built = engine.answer("In what year was the lighthouse on the Wren river built?")
+    assert not built.abstained and built.citations[0].location == "voyage.txt:3"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.short_answer import asks_count, extract, question_kind
+from qa.short_answer import asks_count, asks_duration, asks_year, extract, holds_duration, holds_year, question_kind
 
 ATTRIBUTION = ("American officials were quick to attribute the massacre to ISKP, with subsequent arrests in Russia "
                "pointing towards suspects from Tajikistan.")
@@ -247,3 +247,31 @@ def test_ages_and_percentages_are_counts(question: str, sentence: str, short: st
 ])
 def test_which_questions_must_be_answered_by_a_count(question: str, counts: bool) -> None:
     assert asks_count(question) is counts
+
+
+@pytest.mark.parametrize(("question", "sentence", "answers"), [
+    ("How long did the siege last?", "After a protracted siege, the army withdrew.", False),
+    ("How long did the journey take?", "The first to travel the river was Orellana in 1542.", False),  # when, not how long
+    ("How long did the siege last?", "The siege lasted three weeks.", True),
+    ("How long did Apollo run?", "Apollo ran from 1961 to 1972.", True),
+    ("How long has the magazine been published?", "It has been published since 1979.", True),
+])
+def test_how_long_needs_a_span_of_time(question: str, sentence: str, answers: bool) -> None:
+    assert asks_duration(question)
+    assert holds_duration(sentence) is answers
+
+
+@pytest.mark.parametrize(("question", "sentence", "answers"), [
+    ("In what year did Wegener propose his theory?", "Plate tectonics gave a mechanism for Wegener's theory.", False),
+    ("In what year did Harvard die?", "In 1639, the college was renamed after him.", True),
+    ("Which year did the transition end?", "In the early 1970s, ABC completed its transition.", True),
+    ("What year was it made?", "In the 20th century, quantum mechanics was developed.", True),
+])
+def test_which_year_needs_a_year(question: str, sentence: str, answers: bool) -> None:
+    assert asks_year(question)
+    assert holds_year(sentence) is answers
+
+
+def test_only_year_and_how_long_questions_are_held_to_it() -> None:
+    assert not asks_year("When did it happen?") and not asks_duration("When did it happen?")
+    assert not asks_year("How long? (What year was it?)")  # the carried context asks nothing
