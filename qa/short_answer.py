@@ -134,6 +134,12 @@ _CONNECTIVES = frozenset(
 )
 
 
+def _modifies_noun(sentence: str, end: int) -> bool:
+    """Whether the word after ``end`` is a lower-case content word ("Russian officials", not "Kerman in")."""
+    m = re.match(r"\s+([a-z][\w-]*)", sentence[end:])
+    return m is not None and m.group(1) not in STOPWORDS
+
+
 def _is_name(text: str, lower_vocab: frozenset[str], at_sentence_start: bool) -> bool:
     first = text.split()[0]
     if first.lower() in STOPWORDS or first.lower() in _CONNECTIVES:
@@ -165,6 +171,8 @@ def _candidates(kind: str, sentence: str, lower_vocab: frozenset[str]) -> list[S
                 continue  # a month or weekday is neither someone nor somewhere ("March", "in March")
             if kind == "where" and not _PLACE_PREP.search(sentence[:start]):
                 continue
+            if kind == "where" and _DEMONYM.fullmatch(text) and _modifies_noun(sentence, start + len(text)):
+                continue  # "according to Russian officials": an adjective, not a place ("in Kerman in January" is one)
             spans.append(Span(start, start + len(text), text))
         if kind == "where":
             for m in _BASED.finditer(sentence):

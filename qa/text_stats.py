@@ -137,8 +137,23 @@ def statistics(bags: Bags) -> TextStats:
     df_counts = np.bincount(bags.content.matrix.indices, minlength=len(bags.content.terms))
     df = {t: int(n) for t, n in zip(bags.content.terms, df_counts, strict=True) if n}
     lower_counts = np.bincount(bags.lower.matrix.indices, minlength=len(bags.lower.terms))
-    lower = frozenset(t for t, n in zip(bags.lower.terms, lower_counts, strict=True) if n)
+    lower = with_plain(t for t, n in zip(bags.lower.terms, lower_counts, strict=True) if n)
     return TextStats(lexical, df, len(bags.ids), lower, bags)
+
+
+_PUNCTUATION = ".,;:!?\"'()[]{}“”‘’«»…—–"
+
+
+def with_plain(tokens: Iterable[str]) -> frozenset[str]:
+    """Lower-case tokens as split on whitespace, and each without the punctuation around it: "established." also
+    counts as "established" (a capitalised "Established" opening a sentence is then known as a word, not a name)."""
+    out = set()
+    for t in tokens:
+        out.add(t)
+        plain = t.strip(_PUNCTUATION)
+        if plain:
+            out.add(plain)
+    return frozenset(out)
 
 
 def build(chunks: Sequence[Chunk]) -> TextStats:
@@ -265,7 +280,7 @@ def load(path: Path, key: str) -> TextStats | None:
             lexical = LexicalIndex.from_parts(dict(zip(terms, range(len(terms)), strict=True)), z["idf"], matrix)
             df_terms = _split(z["df_terms"])
             df = dict(zip(df_terms, (int(v) for v in z["df_counts"]), strict=True))
-            return TextStats(lexical, df, int(z["n_chunks"][0]), frozenset(_split(z["lower"])))
+            return TextStats(lexical, df, int(z["n_chunks"][0]), with_plain(_split(z["lower"])))
     except _UNREADABLE as exc:
         logger.warning("text statistics %s are unreadable (%s); rebuilding them", path, exc)
         return None
