@@ -182,12 +182,14 @@ class QAEngine:
         t1 = time.perf_counter()
         evidence, score, threshold = tr.evidence, tr.confidence, tr.threshold
         abstained = score < threshold or not evidence
+        reason = f"no passage supports an answer (evidence {score:.2f}, needs {threshold:.2f})" if abstained else None
         if self.mode == "bm25" and self.scorer.name == "rules":
             # No dense similarity in this mode (an eval baseline): abstain only when no question
             # term occurs in what was retrieved, as BM25 itself finds nothing then.
             score = max((e.coverage for e in evidence), default=0.0)
             threshold = 0.0
             abstained = score <= 0.0
+            reason = "no question term occurs in what was retrieved" if abstained else None
         short: str | None = None
         citations: list[Citation] = []
         groups: list[ValueGroup] = []
@@ -200,13 +202,14 @@ class QAEngine:
                 short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
                 unanswered = _unanswered(standalone, short, chosen, retriever.lower_vocab)
                 if unanswered is not None:
-                    abstained, chosen = True, []
-                    logger.info("abstaining: %r %s", standalone, unanswered)
+                    abstained, chosen, reason = True, [], unanswered
+                    logger.info("abstaining on %r: %s", standalone, unanswered)
             citations = [_citation(e, restated) for e in chosen]
         t2 = time.perf_counter()
         citations = self.verified(citations)
         if not abstained and not citations:
             abstained, short = True, None
+            reason = "no quote survived verification against the files (re-index the changed files)"
             logger.warning("no citation survived verification; abstaining")
         if short is not None and (not citations or short not in citations[0].quote):
             short = None
@@ -232,6 +235,7 @@ class QAEngine:
             disagreement=disagreement,
             citations=citations,
             abstained=abstained,
+            abstain_reason=reason if abstained else None,
             evidence_score=score,
             threshold=threshold,
             retrieved=rerank_chunks(retrieval.chunks, evidence),
@@ -391,13 +395,13 @@ def _unanswered(question: str, short: str | None, chosen: list[Evidence], lower_
     """
     quotes = [e.quote for e in chosen[:3]]
     if short is None and asks_count(question) and not any(candidate_spans(question, q, lower_vocab) for q in quotes):
-        return "asks how many, and no quote holds a count"
+        return "the closest passages give no number for it"
     if asks_year(question) and not any(holds_year(q) for q in quotes):
-        return "asks which year, and no quote names one"
+        return "the closest passages name no year"
     if asks_duration(question) and not any(holds_duration(q) for q in quotes):
-        return "asks how long, and no quote holds a span of time"
+        return "the closest passages give no span of time"
     if asks_why_not(question) and not any(negated(q) for q in quotes):
-        return "asks why not, and no quote says not"
+        return "the closest passages do not say it did not happen: they state the opposite, or nothing about it"
     return None
 
 

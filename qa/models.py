@@ -127,6 +127,11 @@ class Answer(BaseModel):
     )
     citations: list[Citation] = Field(default_factory=list, description="Verified quotes supporting the answer, best first; empty when abstained.")
     abstained: bool = Field(description="True when the documents do not hold the answer; then `citations` is empty.")
+    abstain_reason: str | None = Field(
+        default=None,
+        description="Why it abstained, for people: no passage scored the threshold, or what the closest passages lack "
+        "for this question (a count, a year, a span of time, a negation); None when it answered.",
+    )
     evidence_score: float = Field(description="How strongly the best passage supports answering (0-1); the answer abstains under the threshold.")
     threshold: float = Field(description="The abstention threshold in force for this answer.")
     retrieved: list[RetrievedChunk] = Field(default_factory=list, description="Chunks retrieval found, in fused order.")

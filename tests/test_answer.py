@@ -172,3 +172,25 @@ def test_how_long_and_which_year_need_a_time_in_the_quote(tmp_path, settings):
     assert not burned.abstained and burned.citations[0].location == "voyage.txt:3"
     built = engine.answer("In what year was the lighthouse on the Wren river built?")
     assert not built.abstained and built.citations[0].location == "voyage.txt:3"
+
+
+def test_an_abstention_says_why(tmp_path, settings):
+    from ui.cli import render
+    from ui.html import answer_html
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "storm.txt").write_text("Storm report\nThe storm flooded the harbor, and a large number of boats sank.\n", encoding="utf-8")
+    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder())
+    index.sync()
+    engine = QAEngine(index)
+    vague = engine.answer("How many boats sank in the storm?")
+    assert vague.abstained and vague.abstain_reason == "the closest passages give no number for it"
+    assert "(the closest passages give no number for it)" in render(vague)
+    assert "The closest passages give no number for it." in answer_html(vague)
+    assert "evidence" not in answer_html(vague)  # not the threshold's explanation: the evidence cleared it
+    off = engine.answer("What is the recipe for sourdough bread?")
+    assert off.abstained and off.abstain_reason is not None and off.abstain_reason.startswith("no passage supports an answer")
+    assert "Try naming the person, place or event." in answer_html(off)
+    answered = engine.answer("What flooded the harbor?")
+    assert not answered.abstained and answered.abstain_reason is None

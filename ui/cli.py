@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
 def render(answer: Answer) -> str:
     """Human-readable answer: the short answer, then each quote with its file:line."""
     if answer.abstained:
-        return f"{answer.text}\n(no passage supports an answer: evidence {answer.evidence_score:.2f} < threshold {answer.threshold:.2f})"
+        why = answer.abstain_reason or f"no passage supports an answer: evidence {answer.evidence_score:.2f} < threshold {answer.threshold:.2f}"
+        return f"{answer.text}\n({why})"
     if answer.disagreement:
         lines = ["The sources disagree: " + "; ".join(f"{v.value} ({', '.join(v.locations)})" for v in answer.disagreement)]
     elif answer.mode == "generative" and answer.generation is not None:

@@ -54,9 +54,17 @@ def short_html(answer: Answer) -> str:
 def _abstain(answer: Answer) -> str:
     return (
         f'<div class="docqa-answer docqa-abstain" role="status"><strong>{escape(ABSTAIN_TEXT)}</strong>'
-        f'<div class="docqa-note">No passage in the corpus supports an answer (evidence {answer.evidence_score:.2f}, '
-        f"needs {answer.threshold:.2f}). Try naming the person, place or event.</div></div>"
+        f'<div class="docqa-note">{escape(_why(answer))}.{_HINT if answer.abstain_reason is None or answer.abstain_reason.startswith("no passage") else ""}</div></div>'
     )
+
+
+_HINT = " Try naming the person, place or event."
+
+
+def _why(answer: Answer) -> str:
+    """Why it abstained, as a sentence opening."""
+    why = answer.abstain_reason or f"no passage supports an answer (evidence {answer.evidence_score:.2f}, needs {answer.threshold:.2f})"
+    return why[:1].upper() + why[1:]
 
 
 def _twins(answer: Answer, partners: dict[str, set[str]]) -> list[list[str]]:

@@ -61,6 +61,7 @@ class AskResult(BaseModel):
     question: str = Field(description="The question as asked.")
     searched: str = Field(description="The question docqa searched (a follow-up rewritten with its context).")
     abstained: bool = Field(description="True when the documents do not hold the answer.")
+    abstain_reason: str | None = Field(default=None, description="Why it abstained (e.g. the closest passages give no number for it).")
     short_answer: str | None = Field(description="The direct answer (a name, number, date or place), if there is one.")
     text: str = Field(description="The whole answer as docqa shows it: short answer, then the quotes with file:line.")
     citations: list[QuotedLine] = Field(description="The verified quotes the answer rests on, best first.")
@@ -130,7 +131,7 @@ class DocqaTools:
                 self._conversations.popitem(last=False)
         return AskResult(
             conversation_id=conversation_id, question=answer.question, searched=answer.standalone_question,
-            abstained=answer.abstained, short_answer=answer.short_answer, text=answer.text,
+            abstained=answer.abstained, abstain_reason=answer.abstain_reason, short_answer=answer.short_answer, text=answer.text,
             citations=[_quoted(c) for c in answer.citations], disagreement=answer.disagreement,
         )
 
