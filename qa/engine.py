@@ -24,7 +24,18 @@ from .polarity import asks_why_not, negated
 from .question import clean_question
 from .retrieval import HybridRetriever, Mode, Retrieval
 from .scorer import EvidenceScorer, make_scorer
-from .short_answer import Span, answer_span, asks_count, asks_duration, asks_year, candidate_spans, holds_duration, holds_year, question_kind, refers_back
+from .short_answer import (
+    Span,
+    answer_span,
+    asks_count,
+    asks_duration,
+    asks_year,
+    candidate_spans,
+    holds_duration,
+    holds_year,
+    question_kind,
+    refers_back,
+)
 from .text import content_terms
 from .verify import LineSource, verified
 

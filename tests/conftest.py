@@ -37,6 +37,17 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
     return root
 
 
+def engine_over(root: Path, settings, files: dict[str, str]):  # type: ignore[no-untyped-def]
+    """A QAEngine over a corpus of these text files (relative path -> text), indexed with the hashing embedder."""
+    from index import CorpusIndex, HashingEmbedder
+    from qa import QAEngine
+
+    write_tree(root, {rel: text.encode("utf-8") for rel, text in files.items()})
+    index = CorpusIndex(root, settings, embedder=HashingEmbedder())
+    index.sync()
+    return QAEngine(index)
+
+
 def editor_lines(path: Path) -> list[str]:
     """Lines as an editor shows them, computed independently of docqa's reader."""
     text = path.read_bytes().decode("utf-8-sig")

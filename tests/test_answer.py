@@ -8,7 +8,7 @@ import pytest
 from index import CorpusIndex, HashingEmbedder, QuestionError, load_settings
 from qa import Answer, QAEngine
 
-from .conftest import assert_verbatim
+from .conftest import assert_verbatim, engine_over
 
 
 @pytest.fixture
@@ -136,15 +136,9 @@ def test_a_quote_that_says_the_group_is_quoted_with_the_sentence_naming_it(tmp_p
 
 def test_how_many_answered_by_no_count_abstains(tmp_path, settings):
     # The sentence matches every word of the question but says "a large number": the documents don't say how many.
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "storm.txt").write_text(
-        "Storm report\nThe storm flooded the harbor, and a large number of boats sank.\nThe harbor holds 40 berths.\n",
-        encoding="utf-8",
-    )
-    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder())
-    index.sync()
-    engine = QAEngine(index)
+    engine = engine_over(tmp_path / "corpus", settings, {
+        "storm.txt": "Storm report\nThe storm flooded the harbor, and a large number of boats sank.\nThe harbor holds 40 berths.\n",
+    })
     vague = engine.answer("How many boats sank in the storm?")
     assert vague.abstained and vague.citations == [] and vague.short_answer is None
     counted = engine.answer("How many berths does the harbor hold?")
@@ -155,17 +149,11 @@ def test_how_many_answered_by_no_count_abstains(tmp_path, settings):
 
 
 def test_how_long_and_which_year_need_a_time_in_the_quote(tmp_path, settings):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "voyage.txt").write_text(
-        "Voyage notes\n"
+    engine = engine_over(tmp_path / "corpus", settings, {
+        "voyage.txt": "Voyage notes\n"
         "Captain Ines Varga sailed the whole Wren river in a small boat.\n"
         "The lighthouse on the Wren river was built in 1887 and burned for three weeks in 1923.\n",
-        encoding="utf-8",
-    )
-    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder())
-    index.sync()
-    engine = QAEngine(index)
+    })
     assert engine.answer("How long did Captain Ines Varga's voyage down the Wren river take?").abstained
     assert engine.answer("In what year did Captain Ines Varga sail the Wren river?").abstained
     burned = engine.answer("How long did the lighthouse on the Wren river burn?")
@@ -178,12 +166,9 @@ def test_an_abstention_says_why(tmp_path, settings):
     from ui.cli import render
     from ui.html import answer_html
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "storm.txt").write_text("Storm report\nThe storm flooded the harbor, and a large number of boats sank.\n", encoding="utf-8")
-    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder())
-    index.sync()
-    engine = QAEngine(index)
+    engine = engine_over(tmp_path / "corpus", settings, {
+        "storm.txt": "Storm report\nThe storm flooded the harbor, and a large number of boats sank.\n",
+    })
     vague = engine.answer("How many boats sank in the storm?")
     assert vague.abstained and vague.abstain_reason == "the closest passages give no number for it"
     assert "(the closest passages give no number for it)" in render(vague)

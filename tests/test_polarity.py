@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from index import CorpusIndex, HashingEmbedder
-from qa import QAEngine
 from qa.polarity import asks_why_not, negated
+
+from .conftest import engine_over
 
 
 @pytest.mark.parametrize(("question", "why_not"), [
@@ -36,17 +36,11 @@ def test_negative_words(sentence: str, says_not: bool) -> None:
 
 
 def test_why_not_is_answered_only_by_a_quote_that_says_not(tmp_path, settings):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "harbor.txt").write_text(
-        "Harbor report\n"
+    engine = engine_over(tmp_path / "corpus", settings, {
+        "harbor.txt": "Harbor report\n"
         "The museum opened its winter exhibition in 1990.\n"
         "The ferry did not sail in March because the harbor froze.\n",
-        encoding="utf-8",
-    )
-    index = CorpusIndex(corpus, settings, embedder=HashingEmbedder())
-    index.sync()
-    engine = QAEngine(index)
+    })
     # The only close sentence says the museum did open: it states the premise's opposite.
     premise = engine.answer("Why didn't the museum open its winter exhibition?")
     assert premise.abstained and premise.citations == []
