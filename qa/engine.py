@@ -29,10 +29,12 @@ from .short_answer import (
     answer_span,
     asks_count,
     asks_duration,
+    asks_named,
     asks_year,
     candidate_spans,
     holds_duration,
     holds_year,
+    names_new,
     question_kind,
     refers_back,
 )
@@ -407,6 +409,8 @@ def _unanswered(question: str, short: str | None, chosen: list[Evidence], lower_
     quotes = [e.quote for e in chosen[:3]]
     if short is None and asks_count(question) and not any(candidate_spans(question, q, lower_vocab) for q in quotes):
         return "the closest passages give no number for it"
+    if asks_named(question) and not any(names_new(question, q, lower_vocab) for q in quotes):
+        return "the closest passages name nothing the question does not already name"
     if asks_year(question) and not any(holds_year(q) for q in quotes):
         return "the closest passages name no year"
     if asks_duration(question) and not any(holds_duration(q) for q in quotes):

@@ -261,6 +261,29 @@ def asks_count(question: str) -> bool:
     return _COUNT_ASKED.search(own_words(question)) is not None
 
 
+def asks_named(question: str) -> bool:
+    """Whether the question asks which named thing of a class: "Which band ...?", "In which Russian region ...?",
+    "What newspaper ...?" (the class noun in lower case: "What Catholic Church belief" names no class)."""
+    return _NAMED_ASKED.search(own_words(question)) is not None
+
+
+def names_new(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> bool:
+    """Whether ``sentence`` holds a name or a number the question does not already say."""
+    said = {w.lower() for w in words(own_words(question))}
+    found = [sp.text for sp in _candidates("name", sentence, lower_vocab)] + [m.group(0) for m in _NUMBER.finditer(sentence)]
+    return any(not {w.lower() for w in words(text)} <= said for text in found)
+
+
+_NAMED_CLASSES = (
+    "band city town village country nation province region county newspaper paper magazine company river sea island "
+    "team club party network university college king queen emperor president ship airline church"
+)
+_NAMED_CLASSES = " ".join(w + " " + (w[:-1] + "ies" if w.endswith("y") else w + "es" if w.endswith("s") else w + "s") for w in _NAMED_CLASSES.split())
+_NAMED_ASKED = re.compile(
+    rf"\b(?:[Ww]hich|[Ww]hat)\s+(?:[a-z][\w-]*\s+|[A-Z][a-z]+\s+)?(?:{'|'.join(_NAMED_CLASSES.split())})\b"
+)
+
+
 def asks_duration(question: str) -> bool:
     """Whether the question asks how long something took or lasted."""
     return _DURATION_ASKED.search(own_words(question)) is not None

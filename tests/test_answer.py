@@ -179,3 +179,12 @@ def test_an_abstention_says_why(tmp_path, settings):
     assert "Try naming the person, place or event." in answer_html(off)
     answered = engine.answer("What flooded the harbor?")
     assert not answered.abstained and answered.abstain_reason is None
+
+
+def test_which_band_needs_a_name_the_question_does_not_say(tmp_path, settings):
+    engine = engine_over(tmp_path / "corpus", settings, {
+        "concert.txt": "Concert report\nThe band played at the Harbor Hall until midnight.\nThe Wren Quartet played at the Old Mill.\n",
+    })
+    assert engine.answer("Which band played at the Harbor Hall?").abstained
+    named = engine.answer("Which band played at the Old Mill?")
+    assert not named.abstained and named.citations[0].location == "concert.txt:3"

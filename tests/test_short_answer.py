@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from qa.short_answer import asks_count, asks_duration, asks_year, extract, holds_duration, holds_year, question_kind
+from qa.short_answer import (
+    asks_count,
+    asks_duration,
+    asks_named,
+    asks_year,
+    extract,
+    holds_duration,
+    holds_year,
+    names_new,
+    question_kind,
+)
 
 ATTRIBUTION = ("American officials were quick to attribute the massacre to ISKP, with subsequent arrests in Russia "
                "pointing towards suspects from Tajikistan.")
@@ -291,3 +301,23 @@ def test_a_word_seen_in_lower_case_before_punctuation_is_no_name() -> None:
     assert "established" in vocab and "established." in vocab
     span = extract("Who founded the Northern Front?", "Established in 1990, the Northern Front is led by Dara Vasquez.", vocab)
     assert span is not None and span.text == "Dara Vasquez"
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    ("Which band was playing that night?", True),
+    ("In which Russian region were the suspects picked up?", True),
+    ("What cities had Huguenot mayors?", True),
+    ("Which countries border Afghanistan?", True),
+    ("What Catholic Church belief did Lortie criticize?", False),  # "Church" belongs to a name: no class asked
+    ("Which group of ctenophores is hardest to study?", False),  # answered in common nouns ("oceanic species")
+    ("Who was behind it? (Which band was playing?)", False),  # the carried context asks nothing
+])
+def test_which_questions_ask_for_a_named_thing(question: str, named: bool) -> None:
+    assert asks_named(question) is named
+
+
+def test_a_named_thing_must_be_new_to_the_question() -> None:
+    question = "In which Russian region were the suspects picked up?"
+    assert not names_new(question, "According to Russian officials, several suspects were captured.")
+    assert names_new(question, "The suspects were detained in the Bryansk region.")
+    assert names_new("Which paper ran it?", "It ran in 1990.")  # a number is news too
