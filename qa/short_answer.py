@@ -261,6 +261,19 @@ def asks_count(question: str) -> bool:
     return _COUNT_ASKED.search(own_words(question)) is not None
 
 
+def holds_count(question: str, sentence: str, lower_vocab: frozenset[str] = frozenset()) -> bool:
+    """Whether ``sentence`` can say how many: a number the question does not already say, or a word that counts
+    ("a single output", "by half", "none of", "both", "twice"). Vague quantities ("a large number", "multiple")
+    do not count."""
+    return bool(candidate_spans(question, sentence, lower_vocab)) or _COUNT_WORD.search(sentence) is not None
+
+
+_COUNT_WORD = re.compile(
+    r"\b(?:single|half|halves|quarters?|thirds?|none|both|twice|double|triple|once|dozens|hundreds|thousands|millions)\b",
+    re.IGNORECASE,
+)
+
+
 def asks_named(question: str) -> bool:
     """Whether the question asks which named thing of a class: "Which band ...?", "In which Russian region ...?",
     "What newspaper ...?" (the class noun in lower case: "What Catholic Church belief" names no class)."""

@@ -11,6 +11,7 @@ from qa.short_answer import (
     asks_named,
     asks_year,
     extract,
+    holds_count,
     holds_duration,
     holds_year,
     names_new,
@@ -321,3 +322,14 @@ def test_a_named_thing_must_be_new_to_the_question() -> None:
     assert not names_new(question, "According to Russian officials, several suspects were captured.")
     assert names_new(question, "The suspects were detained in the Bryansk region.")
     assert names_new("Which paper ran it?", "It ran in 1990.")  # a number is news too
+
+
+@pytest.mark.parametrize(("sentence", "counts"), [
+    ("The plague of 1649 probably reduced the population of Seville by half.", True),
+    ("None of the original treaties mention fundamental rights.", True),
+    ("A single output is expected for every input.", True),
+    ("It bombed the memorial, killing a large number of people.", False),  # vague: no count
+    ("Multiple suspects have been captured.", False),
+])
+def test_a_count_can_be_a_word(sentence: str, counts: bool) -> None:
+    assert holds_count("How many people died?", sentence) is counts
