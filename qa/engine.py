@@ -215,6 +215,15 @@ class QAEngine:
                 short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
                 unanswered = _unanswered(standalone, short, chosen, retriever.lower_vocab)
                 if unanswered is not None:
+                    # Another sentence of a quoted line may hold what is asked ("... The third division ...": the
+                    # count of divisions is in the sentence before it): quote that one instead.
+                    neighbour = _same_line_answer(standalone, chosen, evidence, self.scorer.support_ratio, retriever.lower_vocab)
+                    if neighbour is not None:
+                        chosen = neighbour
+                        restated = _restatements(chosen, evidence, partners)
+                        short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
+                        unanswered = None
+                if unanswered is not None:
                     abstained, chosen, reason = True, [], unanswered
                     logger.info("abstaining on %r: %s", standalone, unanswered)
             citations = [_citation(e, restated) for e in chosen]
@@ -393,6 +402,26 @@ def _short_answer(question: str, chosen: list[Evidence], lower_vocab: frozenset[
         if span is not None:
             return span.text, [e, *chosen[:i], *chosen[i + 1 :]]
     return None, chosen
+
+
+def _same_line_answer(
+    question: str, chosen: list[Evidence], evidence: list[Evidence], ratio: float, lower_vocab: frozenset[str]
+) -> list[Evidence] | None:
+    """The chosen quotes with one replaced by another candidate sentence of its line that meets what the question
+    demands (``_unanswered`` passes it alone) and scores within ``ratio`` of the best, put first; None if there is
+    no such sentence."""
+    lines = {(c.chunk.file, c.span.line): i for i, c in enumerate(chosen[:3])}
+    taken = {id(c) for c in chosen}
+    best = evidence[0].score if evidence else 0.0
+    for e in evidence:
+        if e.score < best * ratio:
+            break
+        i = lines.get((e.chunk.file, e.span.line))
+        if i is None or id(e) in taken or not e.quotable:
+            continue
+        if _unanswered(question, None, [e], lower_vocab) is None:
+            return [e, *chosen[:i], *chosen[i + 1 :]]
+    return None
 
 
 def _unanswered(question: str, short: str | None, chosen: list[Evidence], lower_vocab: frozenset[str]) -> str | None:

@@ -188,3 +188,14 @@ def test_which_band_needs_a_name_the_question_does_not_say(tmp_path, settings):
     assert engine.answer("Which band played at the Harbor Hall?").abstained
     named = engine.answer("Which band played at the Old Mill?")
     assert not named.abstained and named.citations[0].location == "concert.txt:3"
+
+
+def test_a_count_in_another_sentence_of_the_quoted_line_is_quoted_instead(tmp_path, settings):
+    # One quote per line keeps the best-scored sentence; it holds no count, but the next sentence of its line does.
+    engine = engine_over(tmp_path / "corpus", settings, {
+        "fleet.txt": "Fleet report\nThe harbor fleet could hold many boats. The harbor fleet held 40 boats.\n",
+    })
+    a = engine.answer("How many boats could the harbor fleet hold?")
+    assert not a.abstained and a.short_answer == "40"
+    assert a.citations[0].quote == "The harbor fleet held 40 boats."
+    assert a.citations[0].location == "fleet.txt:2"
