@@ -134,32 +134,52 @@ def test_a_quote_that_says_the_group_is_quoted_with_the_sentence_naming_it(tmp_p
     assert b.citations[0].quote == "This spring an explosion at the harbor killed nine people, revealing the group's reach."
 
 
-def test_how_many_answered_by_no_count_abstains(tmp_path, settings):
-    # The sentence matches every word of the question but says "a large number": the documents don't say how many.
-    engine = engine_over(tmp_path / "corpus", settings, {
-        "storm.txt": "Storm report\nThe storm flooded the harbor, and a large number of boats sank.\nThe harbor holds 40 berths.\n",
-    })
-    vague = engine.answer("How many boats sank in the storm?")
-    assert vague.abstained and vague.citations == [] and vague.short_answer is None
-    counted = engine.answer("How many berths does the harbor hold?")
-    assert not counted.abstained and counted.short_answer == "40"
-    assert counted.citations[0].location == "storm.txt:3"
-    # "How much" is not held to it: its answers are often words ("over half").
-    assert not engine.answer("How much of the harbor did the storm flood?").abstained
-
-
-def test_how_long_and_which_year_need_a_time_in_the_quote(tmp_path, settings):
-    engine = engine_over(tmp_path / "corpus", settings, {
-        "voyage.txt": "Voyage notes\n"
+#: What the question demands of its answer (the read checks): each corpus line matches the first question's words but
+#: lacks the asked kind of answer, so it abstains with that reason; the second question is answered from the line
+#: that has it.
+READ_CHECKS = {
+    "a count": (
+        "The storm flooded the harbor, and a large number of boats sank.\nThe harbor holds 40 berths.\n",
+        "How many boats sank in the storm?", "the closest passages give no number for it",
+        "How many berths does the harbor hold?", 3,
+    ),
+    "a span of time": (
         "Captain Ines Varga sailed the whole Wren river in a small boat.\n"
-        "The lighthouse on the Wren river was built in 1887 and burned for three weeks in 1923.\n",
+        "The lighthouse on the Wren river burned for three weeks in 1923.\n",
+        "How long did Captain Ines Varga's voyage down the Wren river take?", "the closest passages give no span of time",
+        "How long did the lighthouse on the Wren river burn?", 3,
+    ),
+    "a year": (
+        "Captain Ines Varga sailed the whole Wren river in a small boat.\nThe Wren river lighthouse was built in 1887.\n",
+        "In what year did Captain Ines Varga sail the Wren river?", "the closest passages name no year",
+        "In what year was the Wren river lighthouse built?", 3,
+    ),
+    "a name not in the question": (
+        "The band played at the Harbor Hall until midnight.\nThe Wren Quartet played at the Old Mill.\n",
+        "Which band played at the Harbor Hall?", "the closest passages name nothing the question does not already name",
+        "Which band played at the Old Mill?", 3,
+    ),
+}
+
+
+@pytest.mark.parametrize("demand", list(READ_CHECKS))
+def test_an_answer_must_hold_what_the_question_demands(tmp_path, settings, demand):
+    text, lacking, reason, answerable, line = READ_CHECKS[demand]
+    engine = engine_over(tmp_path / "corpus", settings, {"report.txt": "Report\n" + text})
+    a = engine.answer(lacking)
+    assert a.abstained and a.citations == [] and a.short_answer is None
+    assert a.abstain_reason == reason
+    b = engine.answer(answerable)
+    assert not b.abstained and b.abstain_reason is None
+    assert b.citations[0].location == f"report.txt:{line}"
+
+
+def test_how_much_is_not_held_to_a_count(tmp_path, settings):
+    # Its answers are often words ("over half", "tenfold").
+    engine = engine_over(tmp_path / "corpus", settings, {
+        "storm.txt": "Storm report\nThe storm flooded the harbor, and a large number of boats sank.\n",
     })
-    assert engine.answer("How long did Captain Ines Varga's voyage down the Wren river take?").abstained
-    assert engine.answer("In what year did Captain Ines Varga sail the Wren river?").abstained
-    burned = engine.answer("How long did the lighthouse on the Wren river burn?")
-    assert not burned.abstained and burned.citations[0].location == "voyage.txt:3"
-    built = engine.answer("In what year was the lighthouse on the Wren river built?")
-    assert not built.abstained and built.citations[0].location == "voyage.txt:3"
+    assert not engine.answer("How much of the harbor did the storm flood?").abstained
 
 
 def test_an_abstention_says_why(tmp_path, settings):
@@ -179,15 +199,6 @@ def test_an_abstention_says_why(tmp_path, settings):
     assert "Try naming the person, place or event." in answer_html(off)
     answered = engine.answer("What flooded the harbor?")
     assert not answered.abstained and answered.abstain_reason is None
-
-
-def test_which_band_needs_a_name_the_question_does_not_say(tmp_path, settings):
-    engine = engine_over(tmp_path / "corpus", settings, {
-        "concert.txt": "Concert report\nThe band played at the Harbor Hall until midnight.\nThe Wren Quartet played at the Old Mill.\n",
-    })
-    assert engine.answer("Which band played at the Harbor Hall?").abstained
-    named = engine.answer("Which band played at the Old Mill?")
-    assert not named.abstained and named.citations[0].location == "concert.txt:3"
 
 
 def test_a_count_in_another_sentence_of_the_quoted_line_is_quoted_instead(tmp_path, settings):
