@@ -48,6 +48,11 @@ ABSTAIN_TEXT = "The documents don't say."
 SUPPORT_RATIO = 0.75
 
 
+def threshold_reason(score: float, threshold: float) -> str:
+    """Why an answer whose evidence stayed under the threshold abstained, for people."""
+    return f"no passage supports an answer (evidence {score:.2f}, needs {threshold:.2f})"
+
+
 @dataclass(frozen=True)
 class Trace:
     """What the stages before reading found for one question."""
@@ -195,7 +200,7 @@ class QAEngine:
         t1 = time.perf_counter()
         evidence, score, threshold = tr.evidence, tr.confidence, tr.threshold
         abstained = score < threshold or not evidence
-        reason = f"no passage supports an answer (evidence {score:.2f}, needs {threshold:.2f})" if abstained else None
+        reason = threshold_reason(score, threshold) if abstained else None
         if self.mode == "bm25" and self.scorer.name == "rules":
             # No dense similarity in this mode (an eval baseline): abstain only when no question
             # term occurs in what was retrieved, as BM25 itself finds nothing then.
@@ -213,7 +218,7 @@ class QAEngine:
             else:
                 chosen, restated = _supporting(evidence, self.settings.max_citations, partners, self.scorer.support_ratio)
                 short, chosen = _short_answer(standalone, chosen, retriever.lower_vocab)
-                unanswered = _unanswered(standalone, short, chosen, retriever.lower_vocab)
+                unanswered = _unanswered(standalone, chosen, retriever.lower_vocab)
                 if unanswered is not None:
                     # Another sentence of a quoted line may hold what is asked ("... The third division ...": the
                     # count of divisions is in the sentence before it): quote that one instead.
@@ -419,12 +424,12 @@ def _same_line_answer(
         i = lines.get((e.chunk.file, e.span.line))
         if i is None or id(e) in taken or not e.quotable:
             continue
-        if _unanswered(question, None, [e], lower_vocab) is None:
+        if _unanswered(question, [e], lower_vocab) is None:
             return [e, *chosen[:i], *chosen[i + 1 :]]
     return None
 
 
-def _unanswered(question: str, short: str | None, chosen: list[Evidence], lower_vocab: frozenset[str]) -> str | None:
+def _unanswered(question: str, chosen: list[Evidence], lower_vocab: frozenset[str]) -> str | None:
     """Why the best quotes do not answer what the question asks, however close their words are (None: they may).
 
     - A "how many" question whose quotes hold no count ("killing a large number of people").
@@ -437,7 +442,7 @@ def _unanswered(question: str, short: str | None, chosen: list[Evidence], lower_
     0.1 % of first citations on the 4,807 training SQuAD questions and 0.6 % on the held-out ones.
     """
     quotes = [e.quote for e in chosen[:3]]
-    if short is None and asks_count(question) and not any(holds_count(question, q, lower_vocab) for q in quotes):
+    if asks_count(question) and not any(holds_count(question, q, lower_vocab) for q in quotes):
         return "the closest passages give no number for it"
     if asks_named(question) and not any(names_new(question, q, lower_vocab) for q in quotes):
         return "the closest passages name nothing the question does not already name"

@@ -19,7 +19,7 @@ from .question import own_words
 #: Negative and failure words, in questions and in quotes ("n't" also glued: "doesn't", "didn’t").
 _NEGATIVE = re.compile(
     r"\b(?:not|never|no|none|nor|neither|cannot|without|unable|lack(?:s|ed|ing)?|fail(?:s|ed|ing|ure)?|"
-    r"refus(?:e|es|ed|ing|al)|reject(?:s|ed|ing)?|den(?:y|ies|ied)|den(?:ial)|absent|instead|rather|except)\b|n['’]t\b",
+    r"refus(?:e|es|ed|ing|al)|reject(?:s|ed|ing)?|den(?:y|ies|ied|ial)|absent|instead|rather|except)\b|n['’]t\b",
     re.IGNORECASE,
 )
 _WHY = re.compile(r"^\W*(?:(?:and|so|but)\s+)?why\b", re.IGNORECASE)

@@ -69,8 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 def render(answer: Answer) -> str:
     """Human-readable answer: the short answer, then each quote with its file:line."""
     if answer.abstained:
-        why = answer.abstain_reason or f"no passage supports an answer: evidence {answer.evidence_score:.2f} < threshold {answer.threshold:.2f}"
-        return f"{answer.text}\n({why})"
+        from qa.engine import threshold_reason
+
+        return f"{answer.text}\n({answer.abstain_reason or threshold_reason(answer.evidence_score, answer.threshold)})"
     if answer.disagreement:
         lines = ["The sources disagree: " + "; ".join(f"{v.value} ({', '.join(v.locations)})" for v in answer.disagreement)]
     elif answer.mode == "generative" and answer.generation is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from qa.engine import ABSTAIN_TEXT
+from qa.engine import ABSTAIN_TEXT, threshold_reason
 from qa.models import Answer, Citation
 
 from .service import CorpusStatus, SourceView
@@ -54,7 +54,7 @@ def short_html(answer: Answer) -> str:
 def _abstain(answer: Answer) -> str:
     return (
         f'<div class="docqa-answer docqa-abstain" role="status"><strong>{escape(ABSTAIN_TEXT)}</strong>'
-        f'<div class="docqa-note">{escape(_why(answer))}.{_HINT if answer.abstain_reason is None or answer.abstain_reason.startswith("no passage") else ""}</div></div>'
+        f'<div class="docqa-note">{escape(_why(answer))}.{_HINT if answer.evidence_score < answer.threshold else ""}</div></div>'
     )
 
 
@@ -63,7 +63,7 @@ _HINT = " Try naming the person, place or event."
 
 def _why(answer: Answer) -> str:
     """Why it abstained, as a sentence opening."""
-    why = answer.abstain_reason or f"no passage supports an answer (evidence {answer.evidence_score:.2f}, needs {answer.threshold:.2f})"
+    why = answer.abstain_reason or threshold_reason(answer.evidence_score, answer.threshold)
     return why[:1].upper() + why[1:]
 
 
