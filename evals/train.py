@@ -476,6 +476,7 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
     print(f"{'bin':>5} {'mean p':>7} {'observed':>8} {'n':>7}")
     for lo, conf, acc, n in table:
         print(f"{lo:5.1f} {conf:7.3f} {acc:8.3f} {n:7d}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     _plot(table, ece, args.out.with_suffix(".reliability.svg"))
     rank_coef = [round(float(v), 6) for v in ranker.coef]
 
@@ -506,7 +507,6 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
     }
     if reworded:
         payload["trained"]["validation_top1_reworded"] = round(top1_reworded[f"softmax ranker, L2 {l2}"], 4)  # type: ignore[index]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
     print("\nranker weights (standardised features):")
     for name, coef in sorted(zip(FEATURES, rank_coef, strict=True), key=lambda kv: -abs(kv[1])):
