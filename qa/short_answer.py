@@ -289,7 +289,7 @@ def names_new(question: str, sentence: str, lower_vocab: frozenset[str] = frozen
 
 _NAMED_CLASSES = (
     "band city town village country nation province region county newspaper paper magazine company river sea island "
-    "team club party network university college king queen emperor president ship airline church"
+    "team club party network university college king queen emperor president ship airline church official minister"
 )
 _NAMED_CLASSES = " ".join(w + " " + (w[:-1] + "ies" if w.endswith("y") else w + "es" if w.endswith("s") else w + "s") for w in _NAMED_CLASSES.split())
 _NAMED_ASKED = re.compile(
