@@ -33,17 +33,6 @@ def test_disagreeing_numbers_are_each_cited(disagree_engine, tmp_path):
     assert_verbatim(tmp_path / "d", a.citations)
 
 
-@pytest.mark.parametrize(("question", "reason"), [
-    ("How many people did the storm injure in the port town?", "the closest passages say nothing about anyone injured"),
-    ("How many children did the storm kill in the port town?", "the closest passages count no children in particular"),
-])
-def test_disagreeing_death_tolls_do_not_answer_another_count(disagree_engine, question, reason):
-    # The sources disagree on how many were killed; that answers neither how many were injured nor how many children.
-    a = disagree_engine.answer(question)
-    assert a.abstained and a.abstain_reason == reason
-    assert a.disagreement == [] and a.citations == [] and a.short_answer is None
-
-
 def test_agreeing_sources_are_not_a_disagreement(disagree_engine):
     a = disagree_engine.answer("How many days did ferries stop running?")
     assert a.disagreement == [] and not a.short_answer_is_summary

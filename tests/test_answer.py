@@ -159,16 +159,6 @@ READ_CHECKS = {
         "Which band played at the Harbor Hall?", "the closest passages name nothing the question does not already name",
         "Which band played at the Old Mill?", 3,
     ),
-    "the injured, not the dead": (
-        "The flood in Wrenton killed 12 people.\nThe fire at the Old Mill injured 5 workers.\n",
-        "How many people did the flood in Wrenton injure?", "the closest passages say nothing about anyone injured",
-        "How many workers did the fire at the Old Mill injure?", 3,
-    ),
-    "a group of people, not people in general": (
-        "The flood in Wrenton killed 12 people.\nThe Old Mill school teaches 30 children.\n",
-        "How many children did the flood in Wrenton kill?", "the closest passages count no children in particular",
-        "How many children does the Old Mill school teach?", 3,
-    ),
 }
 
 
