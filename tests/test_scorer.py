@@ -176,3 +176,31 @@ def test_training_reads_the_shipped_ranker_as_the_scorer_does() -> None:
 
     x = np.random.default_rng(0).random((7, len(FEATURES)))
     np.testing.assert_allclose(_ShippedRanker().predict(x), LearnedScorer().rank_scores(x))
+
+
+def test_training_writes_a_model_the_scorer_reads_into_a_new_folder(tmp_path: Path) -> None:
+    # The fit-and-write stage of evals.train on synthetic groups: the answering candidate has a high coverage.
+    import argparse
+
+    from evals.train import Group, _fit_and_write
+
+    rng = np.random.default_rng(0)
+    cov = FEATURES.index("coverage")
+
+    def group(source: str, answerable: bool) -> Group:
+        x = rng.random((6, len(FEATURES))) * 0.3
+        y = np.zeros(6, dtype=np.int64)
+        if answerable:
+            x[2, cov], y[2] = 0.95, 1
+        return Group(source, answerable, x, y, synthetic_unanswerable=y == 0 if answerable else None)
+
+    groups = [group("squad-fit", True) for _ in range(40)] + [group("squad-val", True) for _ in range(20)]
+    dev = [group("natural", i % 2 == 0) for i in range(20)]
+    out = tmp_path / "not" / "yet" / "evidence-lr.json"
+    args = argparse.Namespace(out=out, seed=0, compare=False)
+    assert _fit_and_write(args, groups, dev, ["a.txt"], 0.0) == 0
+    assert out.is_file() and out.with_suffix(".reliability.svg").is_file()
+    scorer = LearnedScorer(out)
+    x = rng.random((6, len(FEATURES))) * 0.3
+    x[4, cov] = 0.95
+    assert int(np.argmax(scorer.rank_scores(x))) == 4
