@@ -48,11 +48,6 @@ ABSTAIN_TEXT = "The documents don't say."
 SUPPORT_RATIO = 0.75
 
 
-def threshold_reason(score: float, threshold: float) -> str:
-    """Why an answer whose evidence stayed under the threshold abstained, for people."""
-    return f"no passage supports an answer (evidence {score:.2f}, needs {threshold:.2f})"
-
-
 @dataclass(frozen=True)
 class Trace:
     """What the stages before reading found for one question."""
@@ -200,7 +195,7 @@ class QAEngine:
         t1 = time.perf_counter()
         evidence, score, threshold = tr.evidence, tr.confidence, tr.threshold
         abstained = score < threshold or not evidence
-        reason = threshold_reason(score, threshold) if abstained else None
+        reason: str | None = None  # a threshold abstention's reason is Answer's default
         if self.mode == "bm25" and self.scorer.name == "rules":
             # No dense similarity in this mode (an eval baseline): abstain only when no question
             # term occurs in what was retrieved, as BM25 itself finds nothing then.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, computed_field, model_validator
 
 
 class Citation(BaseModel):
@@ -112,6 +112,11 @@ class Generation(BaseModel):
     generate_ms: float = Field(default=0.0, description="Time spent in the LLM (prompt and generation).")
 
 
+def threshold_reason(score: float, threshold: float) -> str:
+    """Why an answer whose evidence stayed under the threshold abstained, for people."""
+    return f"no passage supports an answer (evidence {score:.2f}, needs {threshold:.2f})"
+
+
 class Answer(BaseModel):
     """The answer to one question, with its evidence."""
 
@@ -129,8 +134,8 @@ class Answer(BaseModel):
     abstained: bool = Field(description="True when the documents do not hold the answer; then `citations` is empty.")
     abstain_reason: str | None = Field(
         default=None,
-        description="Why it abstained, for people: no passage scored the threshold, or what the closest passages lack "
-        "for this question (a count, a year, a span of time, a negation); None when it answered.",
+        description="Why it abstained, for people: no passage scored the threshold (the default for an abstention), or what "
+        "the closest passages lack for this question (a count, a year, a span of time, a negation); None when it answered.",
     )
     evidence_score: float = Field(description="How strongly the best passage supports answering (0-1); the answer abstains under the threshold.")
     threshold: float = Field(description="The abstention threshold in force for this answer.")
@@ -144,6 +149,13 @@ class Answer(BaseModel):
         default="extractive", description="extractive: text is built from quotes; generative: text is the LLM's checked sentences, then the quotes."
     )
     generation: Generation | None = Field(default=None, description="The LLM's part, when DOCQA_LLM is set (including why it fell back, if it did).")
+
+    @model_validator(mode="after")
+    def _abstention_says_why(self) -> Answer:
+        """An abstention made without a reason abstained on the threshold: say so, the same way everywhere."""
+        if self.abstained and self.abstain_reason is None:
+            self.abstain_reason = threshold_reason(self.evidence_score, self.threshold)
+        return self
 
 
 class StreamToken(BaseModel):

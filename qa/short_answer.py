@@ -287,14 +287,13 @@ def names_new(question: str, sentence: str, lower_vocab: frozenset[str] = frozen
     return any(not {w.lower() for w in words(text)} <= said for text in found)
 
 
-_NAMED_CLASSES = (
+#: Classes whose members have names ("which band"), each with its plural.
+_CLASS_NOUNS = (
     "band city town village country nation province region county newspaper paper magazine company river sea island "
     "team club party network university college king queen emperor president ship airline church official minister"
-)
-_NAMED_CLASSES = " ".join(w + " " + (w[:-1] + "ies" if w.endswith("y") else w + "es" if w.endswith("s") else w + "s") for w in _NAMED_CLASSES.split())
-_NAMED_ASKED = re.compile(
-    rf"\b(?:[Ww]hich|[Ww]hat)\s+(?:[a-z][\w-]*\s+|[A-Z][a-z]+\s+)?(?:{'|'.join(_NAMED_CLASSES.split())})\b"
-)
+).split()
+_NAMED_CLASSES = [f for w in _CLASS_NOUNS for f in (w, w[:-1] + "ies" if w.endswith("y") else w + "es" if w.endswith("s") else w + "s")]
+_NAMED_ASKED = re.compile(rf"\b(?:[Ww]hich|[Ww]hat)\s+(?:[a-z][\w-]*\s+|[A-Z][a-z]+\s+)?(?:{'|'.join(_NAMED_CLASSES)})\b")
 
 
 def asks_duration(question: str) -> bool:

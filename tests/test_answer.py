@@ -210,3 +210,17 @@ def test_a_count_in_another_sentence_of_the_quoted_line_is_quoted_instead(tmp_pa
     assert not a.abstained and a.short_answer == "40"
     assert a.citations[0].quote == "The harbor fleet held 40 boats."
     assert a.citations[0].location == "fleet.txt:2"
+
+
+def test_an_abstention_without_a_reason_abstained_on_the_threshold():
+    # Answers made elsewhere (a saved conversation, a fake engine) say why in the same words as the engine.
+    from qa.models import Answer
+
+    a = Answer(question="q", standalone_question="q", text="The documents don't say.", abstained=True,
+               evidence_score=0.125, threshold=0.33, corpus="/c")
+    assert a.abstain_reason == "no passage supports an answer (evidence 0.12, needs 0.33)"
+    kept = Answer(question="q", standalone_question="q", text="...", abstained=True, abstain_reason="the closest passages name no year",
+                  evidence_score=0.9, threshold=0.33, corpus="/c")
+    assert kept.abstain_reason == "the closest passages name no year"
+    assert Answer(question="q", standalone_question="q", text="...", abstained=False, evidence_score=0.9, threshold=0.33,
+                  corpus="/c").abstain_reason is None

@@ -69,9 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 def render(answer: Answer) -> str:
     """Human-readable answer: the short answer, then each quote with its file:line."""
     if answer.abstained:
-        from qa.engine import threshold_reason
-
-        return f"{answer.text}\n({answer.abstain_reason or threshold_reason(answer.evidence_score, answer.threshold)})"
+        return f"{answer.text}\n({answer.abstain_reason})"
     if answer.disagreement:
         lines = ["The sources disagree: " + "; ".join(f"{v.value} ({', '.join(v.locations)})" for v in answer.disagreement)]
     elif answer.mode == "generative" and answer.generation is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from qa.engine import ABSTAIN_TEXT, threshold_reason
+from qa.engine import ABSTAIN_TEXT
 from qa.models import Answer, Citation
 
 from .service import CorpusStatus, SourceView
@@ -63,7 +63,7 @@ _HINT = " Try naming the person, place or event."
 
 def _why(answer: Answer) -> str:
     """Why it abstained, as a sentence opening."""
-    why = answer.abstain_reason or threshold_reason(answer.evidence_score, answer.threshold)
+    why = answer.abstain_reason or ""  # always set on an abstention (``Answer`` fills in the threshold's reason)
     return why[:1].upper() + why[1:]
 
 
