@@ -32,7 +32,8 @@ class TurnResult(BaseModel):
     citations: list[str] = Field(description="Cited file:line, in order.")
     refs: list[str] = Field(default_factory=list, description="The citations as shown to readers ('file:pPAGE:LINE' in a PDF), in order.")
     quotes: list[str] = Field(default_factory=list, description="The citations' quotes, in order.")
-    invalid_citations: list[str] = Field(description="Cited file:line whose quote is not verbatim on that line.")
+    invalid_citations: list[str] = Field(description="Cited file:line (closest passages included) whose quote is not verbatim on that line.")
+    closest: list[str] = Field(default_factory=list, description="An abstention's closest passages shown to the reader, file:line in order.")
     retrieved: list[str] = Field(description="Distinct file:line retrieved, in rank order.")
     correct: bool = Field(description="Right answer (pattern matched, not abstained) or right abstention.")
     evidence_hit: bool | None = Field(description="At least one gold line cited (None when abstention was expected).")
@@ -55,8 +56,10 @@ class Metrics(BaseModel):
 
     turns: int = Field(description="Questions scored.")
     answer_accuracy: float = Field(description="Share of turns answered right (or rightly abstained).")
-    citation_validity: float = Field(description="Share of citations whose quote is verbatim on the cited line (must be 1.0).")
-    citations: int = Field(description="Citations checked.")
+    citation_validity: float = Field(
+        description="Share of citations (and of the closest passages shown on abstentions) whose quote is verbatim on the cited line (must be 1.0)."
+    )
+    citations: int = Field(description="Citations checked (closest passages included).")
     citation_precision: float = Field(description="Mean share of citations on gold lines, over answerable turns with citations.")
     evidence_recall: float = Field(description="Share of answerable turns citing at least one gold line.")
     first_citation_on_gold: float = Field(description="Share of answerable turns whose first citation is on a gold line.")
@@ -83,6 +86,11 @@ class Metrics(BaseModel):
     )
     short_answer_precision: float | None = Field(
         default=None, description="Of those short answers, the share that alone match an expected pattern (None: no short answer)."
+    )
+    closest_recall: float | None = Field(
+        default=None,
+        description="Of the answerable turns abstained on, the share whose gold line is among the closest passages shown "
+        "(what a reader can still find; None: no such turn).",
     )
 
 
@@ -132,7 +140,7 @@ def score_turn(case: Case, index: int, turn: Turn, answer: Answer, corpus: Path,
     """Score one answered turn against its expectations."""
     cited = [c.location for c in answer.citations]
     generated_correct: bool | None = None
-    invalid = [c.location for c in answer.citations if not citation_is_verbatim(corpus, c)]
+    invalid = [c.location for c in [*answer.citations, *answer.closest] if not citation_is_verbatim(corpus, c)]
     retrieved = retrieved_lines(answer)
     gold = set(turn.evidence)
     if turn.abstain:
@@ -154,7 +162,7 @@ def score_turn(case: Case, index: int, turn: Turn, answer: Answer, corpus: Path,
         standalone=answer.standalone_question, expected=turn.expect, evidence=turn.evidence,
         abstain_expected=turn.abstain, text=answer.text, abstained=answer.abstained, citations=cited,
         refs=[c.ref for c in answer.citations], quotes=[c.quote for c in answer.citations],
-        invalid_citations=invalid, retrieved=retrieved, correct=correct, evidence_hit=evidence_hit,
+        invalid_citations=invalid, closest=[c.location for c in answer.closest], retrieved=retrieved, correct=correct, evidence_hit=evidence_hit,
         first_citation_on_gold=first_on_gold, citation_precision=precision, gold_rank=rank, latency_ms=round(latency_ms, 3),
         mode=answer.mode, generated_correct=generated_correct, short_answer=short,
         short_answer_correct=None if short is None or turn.abstain else any(re.search(p, short, re.IGNORECASE) for p in turn.expect),
@@ -177,7 +185,7 @@ def summarize(results: list[TurnResult]) -> Metrics:
     """Aggregate turn results into suite metrics."""
     answerable = [r for r in results if not r.abstain_expected]
     judged = [r for r in answerable if r.evidence]
-    citations = sum(len(r.citations) for r in results)
+    citations = sum(len(r.citations) + len(r.closest) for r in results)
     invalid = sum(len(r.invalid_citations) for r in results)
     abstained = [r for r in results if r.abstained]
     should = [r for r in results if r.abstain_expected]
@@ -187,6 +195,7 @@ def summarize(results: list[TurnResult]) -> Metrics:
     latencies = [r.latency_ms for r in results]
     answered = [r for r in answerable if not r.abstained]
     shorts = [r for r in answered if r.short_answer is not None]
+    missed = [r for r in judged if r.abstained]
     return Metrics(
         turns=len(results),
         answer_accuracy=_mean([float(r.correct) for r in results]),
@@ -213,4 +222,5 @@ def summarize(results: list[TurnResult]) -> Metrics:
         },
         short_answer_share=_mean([float(r.short_answer is not None) for r in answered]) if answered else None,
         short_answer_precision=_mean([float(bool(r.short_answer_correct)) for r in shorts]) if shorts else None,
+        closest_recall=_mean([float(bool(set(r.closest) & set(r.evidence))) for r in missed]) if missed else None,
     )

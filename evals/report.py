@@ -16,6 +16,7 @@ ROWS = [
     ("first_citation_on_gold", "first citation on gold"),
     ("abstention_precision", "abstention precision"),
     ("abstention_recall", "abstention recall"),
+    ("closest_recall", "abstained, yet gold among closest"),
     ("hit_at_1", "hit@1"),
     ("hit_at_5", "hit@5"),
     ("mrr_at_10", "MRR@10"),

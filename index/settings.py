@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     )
     top_k: int = Field(default=8, ge=1, le=200, description="Chunks retrieved from each retriever (dense, BM25) before fusion.")
     max_citations: int = Field(default=3, ge=1, le=20, description="Most supporting quotes returned with an answer.")
+    closest_passages: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="On an abstention, show this many of the best-scored passages (verified quotes, labelled as not "
+        "confirmed to answer) so a reader can check them; 0 shows none.",
+    )
     evidence_encoder: str = Field(
         default=EVIDENCE_ENCODER,
         description="Model that embeds sentences and questions for the evidence scorer: the shipped question-answer "

@@ -7,6 +7,7 @@ from .generative import GenerativeEngine
 from .grounded import Passage, build_prompt, ground, parse
 from .llm import make_llm, packaged_gguf, register_llm, reset_llms
 from .models import (
+    CLOSEST_TITLE,
     Answer,
     Citation,
     GeneratedSentence,
@@ -24,6 +25,7 @@ from .verify import LineSource
 
 __all__ = [
     "ABSTAIN_TEXT",
+    "CLOSEST_TITLE",
     "Answer",
     "Answerer",
     "Citation",

@@ -201,7 +201,7 @@ class GenerativeEngine:
         return extractive.model_copy(update={
             "text": _compose(body, citations), "short_answer": short, "citations": citations,
             "mode": "generative", "generation": generation, "timings": timings, "abstained": False,
-            "abstain_reason": None,
+            "abstain_reason": None, "closest": [],
         })
 
     @staticmethod

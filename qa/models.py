@@ -117,6 +117,10 @@ def threshold_reason(score: float, threshold: float) -> str:
     return f"no passage supports an answer (evidence {score:.2f}, needs {threshold:.2f})"
 
 
+#: How the UIs title an abstention's closest passages (``Answer.closest``).
+CLOSEST_TITLE = "Closest passages (they may not answer the question: check them)"
+
+
 class Answer(BaseModel):
     """The answer to one question, with its evidence."""
 
@@ -137,6 +141,12 @@ class Answer(BaseModel):
         description="Why it abstained, for people: no passage scored the threshold (the default for an abstention), or what "
         "the closest passages lack for this question (a count, a year, a span of time, a negation); None when it answered.",
     )
+    closest: list[Citation] = Field(
+        default_factory=list,
+        description="Abstentions only: the best-scored passages that did not clear the bar, verified quotes best first "
+        "(DOCQA_CLOSEST_PASSAGES of them). Not an answer: they may not answer the question, and a reader checks them. "
+        "Empty when it answered.",
+    )
     evidence_score: float = Field(description="How strongly the best passage supports answering (0-1); the answer abstains under the threshold.")
     threshold: float = Field(description="The abstention threshold in force for this answer.")
     retrieved: list[RetrievedChunk] = Field(default_factory=list, description="Chunks retrieval found, in fused order.")
@@ -155,6 +165,8 @@ class Answer(BaseModel):
         """An abstention made without a reason abstained on the threshold: say so, the same way everywhere."""
         if self.abstained and self.abstain_reason is None:
             self.abstain_reason = threshold_reason(self.evidence_score, self.threshold)
+        if self.closest and not self.abstained:
+            raise ValueError("closest passages belong to abstentions only: an answer's support is its citations")
         return self
 
 

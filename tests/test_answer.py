@@ -224,3 +224,67 @@ def test_an_abstention_without_a_reason_abstained_on_the_threshold():
     assert kept.abstain_reason == "the closest passages name no year"
     assert Answer(question="q", standalone_question="q", text="...", abstained=False, evidence_score=0.9, threshold=0.33,
                   corpus="/c").abstain_reason is None
+
+
+STORM = {
+    "storm.txt": "Storm report\nThe storm flooded the harbor, and a large number of boats sank.\nThe harbor master closed the pier.\n",
+    "fair.txt": "Fair notes\nThe town fair sold apples and pears.\n",
+}
+
+
+def test_an_abstention_shows_the_closest_passages_and_says_they_are_no_answer(tmp_path, settings):
+    from qa import ABSTAIN_TEXT, CLOSEST_TITLE
+    from ui.cli import render
+    from ui.html import answer_html
+
+    engine = engine_over(tmp_path / "corpus", settings, STORM)
+    a = engine.answer("How many boats sank in the storm?")
+    assert a.abstained and a.citations == [] and a.short_answer is None and a.text == ABSTAIN_TEXT
+    # What the reason calls "the closest passages" is there for the reader to check, verified like a citation.
+    assert [c.location for c in a.closest][:1] == ["storm.txt:2"]
+    assert a.closest[0].quote == "The storm flooded the harbor, and a large number of boats sank."
+    assert len({c.location for c in a.closest}) == len(a.closest) <= settings.closest_passages
+    assert_verbatim(tmp_path / "corpus", a.closest)
+    shown = render(a)
+    assert shown.index("(the closest passages give no number for it)") < shown.index(CLOSEST_TITLE)
+    assert "storm.txt:2  \u201cThe storm flooded the harbor, and a large number of boats sank.\u201d" in shown
+    page = answer_html(a)
+    assert CLOSEST_TITLE in page and 'data-ref="storm.txt:2#' in page
+    # A passage sharing no word with the question, and no sentence vectors to say it is close in meaning: not shown.
+    assert "fair.txt" not in {c.file for c in a.closest}
+
+
+def test_an_off_topic_abstention_shows_no_passages_and_an_answer_never_has_closest(tmp_path, settings):
+    from ui.cli import render
+
+    engine = engine_over(tmp_path / "corpus", settings, STORM)
+    off = engine.answer("What is the recipe for sourdough bread?")
+    assert off.abstained and off.closest == []
+    assert "Closest" not in render(off)
+    answered = engine.answer("What flooded the harbor?")
+    assert not answered.abstained and answered.closest == []
+
+
+def test_the_number_of_closest_passages_is_a_setting(tmp_path, settings, monkeypatch):
+    none = engine_over(tmp_path / "a", settings.model_copy(update={"closest_passages": 0}), STORM)
+    assert none.answer("How many boats sank in the storm?").closest == []
+    one = engine_over(tmp_path / "b", settings.model_copy(update={"closest_passages": 1}), STORM)
+    assert [c.location for c in one.answer("How many boats sank in the storm?").closest] == ["storm.txt:2"]
+    monkeypatch.setenv("DOCQA_CLOSEST_PASSAGES", "-1")
+    with pytest.raises(Exception, match="closest_passages") as err:
+        load_settings(home=tmp_path / "h")
+    assert "greater than or equal to 0" in str(err.value)
+
+
+def test_closest_passages_belong_to_abstentions_only():
+    from pydantic import ValidationError
+
+    from qa import Citation
+
+    near = Citation(file="f.txt", line=2, quote="q", start=0, end=1, score=0.1)
+    with pytest.raises(ValidationError, match="closest passages belong to abstentions only"):
+        Answer(question="q", standalone_question="q", text="x", abstained=False, closest=[near], evidence_score=0.9,
+               threshold=0.33, corpus="/c")
+    a = Answer(question="q", standalone_question="q", text="The documents don't say.", abstained=True, closest=[near],
+               evidence_score=0.1, threshold=0.33, corpus="/c")
+    assert Answer.model_validate_json(a.model_dump_json()).closest == [near]

@@ -109,3 +109,19 @@ def test_shipped_seeds_suite_is_valid_and_big_enough():
     assert sum(len(c.turns) > 1 for c in cases) >= 8
     assert sum(t.abstain for c in cases for t in c.turns) >= 6
     assert any(c.id == "claimed-responsibility" for c in cases)
+
+
+def test_closest_passages_are_checked_and_counted_when_they_hold_the_gold_line(corpus):
+    # Abstained on an answerable turn: the reader can still find the answer when its line is among the closest passages.
+    found = answer("The documents don't say.", [], abstained=True).model_copy(update={"closest": [cite(2, "The keeper was Tomas Berg.")]})
+    lost = answer("The documents don't say.", [], abstained=True).model_copy(update={"closest": [cite(1, "Line one is here.")]})
+    forged = answer("The documents don't say.", [], abstained=True).model_copy(update={"closest": [cite(3, "The keeper was Tomas Berg.")]})
+    results = [score_turn(KEEPER, 0, KEEPER.turns[0], a, corpus, 1.0) for a in (found, lost, forged)]
+    assert [r.closest for r in results] == [["doc.txt:2"], ["doc.txt:1"], ["doc.txt:3"]]
+    assert not any(r.correct for r in results)  # still abstentions on an answerable question
+    assert results[2].invalid_citations == ["doc.txt:3"]
+    m = summarize(results)
+    assert m.closest_recall == round(1 / 3, 4)
+    assert (m.citations, m.citation_validity) == (3, round(2 / 3, 4))  # a forged closest passage fails validity too
+    answered = score_turn(KEEPER, 0, KEEPER.turns[0], answer("Tomas Berg", [cite(2, "Tomas Berg")]), corpus, 1.0)
+    assert summarize([answered]).closest_recall is None

@@ -340,8 +340,10 @@ def test_between_the_bars_the_llm_answers_what_the_extractive_reader_abstains_on
     engine, made = strict()
     extractive = engine.engine.answer("Who was the lighthouse keeper?")
     assert extractive.abstained and 0.2 <= extractive.evidence_score < 0.99
+    assert extractive.closest[0].location == "notes/crlf.txt:2"
     a = engine.answer("Who was the lighthouse keeper?")
     assert not a.abstained and a.mode == "generative" and a.generation.fallback is None
+    assert a.closest == []  # answered: its support is the citations
     assert a.citations[0].location == "notes/crlf.txt:2"
     assert_verbatim(tiny, a.citations)
     assert len(made[0].prompts) == 1
@@ -359,6 +361,7 @@ def test_between_the_bars_the_llms_not_in_the_documents_is_respected(strict, out
     a = engine.answer("Who was the lighthouse keeper?")
     assert a.abstained and not a.citations and a.mode == "extractive"
     assert a.generation.fallback == reason and len(made[0].prompts) == 1
+    assert a.closest[0].location == "notes/crlf.txt:2"  # the extractive abstention's closest passages stay
 
 
 def test_under_the_llm_bar_the_model_is_never_asked(strict):

@@ -58,7 +58,7 @@ def test_tools_ask_follow_up_search_open_source_and_refusals(tmp_path, env):
     assert set(tools) == {"ask", "search", "open_source"}
     assert tools["ask"].input_schema["required"] == ["question"]
     assert "conversation_id" in tools["ask"].input_schema["properties"]
-    assert {"citations", "short_answer", "abstained"} <= set(tools["ask"].output_schema["properties"])
+    assert {"citations", "short_answer", "abstained", "closest"} <= set(tools["ask"].output_schema["properties"])
 
     a = first.structured_content
     assert not first.is_error and a["short_answer"] == "Maria Lopez" and not a["abstained"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from index.errors import DocqaError
 
 if TYPE_CHECKING:
-    from qa.models import Answer
+    from qa.models import Answer, Citation
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quote_lines(c: Citation) -> list[str]:
+    """A quote with its file:line (and section), and where near-duplicates restate it."""
+    where = f"{c.ref} [{c.file} > {c.section}]" if c.section else c.ref
+    lines = [f"{where}  \u201c{c.quote}\u201d"]
+    if c.restated_in:
+        lines.append(f"    (restated by near-duplicate {', '.join(c.restated_in)}: the same source, not independent corroboration)")
+    return lines
+
+
 def render(answer: Answer) -> str:
     """Human-readable answer: the short answer, then each quote with its file:line."""
     if answer.abstained:
-        return f"{answer.text}\n({answer.abstain_reason})"
+        shown = f"{answer.text}\n({answer.abstain_reason})"
+        if answer.closest:
+            from qa.models import CLOSEST_TITLE
+
+            shown += f"\n\n{CLOSEST_TITLE}:\n" + "\n".join(line for c in answer.closest for line in _quote_lines(c))
+        return shown
     if answer.disagreement:
         lines = ["The sources disagree: " + "; ".join(f"{v.value} ({', '.join(v.locations)})" for v in answer.disagreement)]
     elif answer.mode == "generative" and answer.generation is not None:
@@ -83,10 +97,7 @@ def render(answer: Answer) -> str:
     if lines:
         lines.append("")
     for c in answer.citations:
-        where = f"{c.ref} [{c.file} > {c.section}]" if c.section else c.ref
-        lines.append(f"{where}  \u201c{c.quote}\u201d")
-        if c.restated_in:
-            lines.append(f"    (restated by near-duplicate {', '.join(c.restated_in)}: the same source, not independent corroboration)")
+        lines.extend(_quote_lines(c))
     if answer.standalone_question != answer.question:
         lines.append(f"(searched: {answer.standalone_question})")
     if answer.generation is not None and answer.generation.fallback:

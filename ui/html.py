@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from qa.engine import ABSTAIN_TEXT
-from qa.models import Answer, Citation
+from qa.models import CLOSEST_TITLE, Answer, Citation
 
 from .service import CorpusStatus, SourceView
 
@@ -52,9 +52,14 @@ def short_html(answer: Answer) -> str:
 
 
 def _abstain(answer: Answer) -> str:
+    closest = ""
+    if answer.closest:
+        quotes = "".join(_quote(c, []) for c in answer.closest)
+        closest = f'<div class="docqa-closest"><div class="docqa-note">{escape(CLOSEST_TITLE)}:</div><ul class="docqa-quotes">{quotes}</ul></div>'
     return (
         f'<div class="docqa-answer docqa-abstain" role="status"><strong>{escape(ABSTAIN_TEXT)}</strong>'
-        f'<div class="docqa-note">{escape(_why(answer))}.{_HINT if answer.evidence_score < answer.threshold else ""}</div></div>'
+        f'<div class="docqa-note">{escape(_why(answer))}.{_HINT if answer.evidence_score < answer.threshold else ""}</div>'
+        f"{closest}</div>"
     )
 
 

@@ -65,6 +65,11 @@ class AskResult(BaseModel):
     short_answer: str | None = Field(description="The direct answer (a name, number, date or place), if there is one.")
     text: str = Field(description="The whole answer as docqa shows it: short answer, then the quotes with file:line.")
     citations: list[QuotedLine] = Field(description="The verified quotes the answer rests on, best first.")
+    closest: list[QuotedLine] = Field(
+        default_factory=list,
+        description="Abstentions only: the closest passages found, verified quotes best first. Not an answer: they may "
+        "not answer the question; do not present them as one.",
+    )
     disagreement: list[SourceValue] = Field(default_factory=list, description="When the sources give different values: each value with its citations.")
 
 
@@ -132,7 +137,8 @@ class DocqaTools:
         return AskResult(
             conversation_id=conversation_id, question=answer.question, searched=answer.standalone_question,
             abstained=answer.abstained, abstain_reason=answer.abstain_reason, short_answer=answer.short_answer, text=answer.text,
-            citations=[_quoted(c) for c in answer.citations], disagreement=answer.disagreement,
+            citations=[_quoted(c) for c in answer.citations], closest=[_quoted(c) for c in answer.closest],
+            disagreement=answer.disagreement,
         )
 
     def search(self, query: str, limit: int = 5) -> SearchResult:
