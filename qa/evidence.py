@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -11,7 +14,7 @@ from index import Chunk, LineSpan, Sentence
 from .features import QuestionTerms, finish, sentence_features
 from .models import Citation, RetrievedChunk
 from .retrieval import HybridRetriever
-from .text import stem, words
+from .text import QUESTION_WORDS, content_terms, stem, words
 
 #: How many fused chunks contribute candidate sentences: every chunk both retrievers return at the default top_k
 #: of 8 (it was 6: the gold paragraph of 3 % of SQuAD training questions was retrieved but never read).
@@ -87,6 +90,7 @@ def gather_candidates(
     (None in the BM25-only baseline: cosines are then 0).
     """
     q = QuestionTerms.of(question, retriever.idf, retriever.aliases)
+    echo = _echo_test(question)
     top_fused = retrieved[0].fused_score if retrieved else 1.0
     bm25_top = max((r.bm25_score for r in retrieved if r.bm25_score is not None), default=0.0) or 1.0
     dense_floor = min((r.dense_score for r in retrieved if r.dense_score is not None), default=0.0)
@@ -114,6 +118,8 @@ def gather_candidates(
             if previous is not None and len(sentence.spans) == 1 and previous.line == span.line and previous.end <= span.start:
                 lead = (previous.start, line_text[span.line][previous.start : span.end])
             previous = sentence.spans[0] if len(sentence.spans) == 1 else None
+            if echo is not None and echo(sentence.text):
+                continue
             row = sentence_features(
                 q, sentence.text, chunk_stems, sim, chunk_cos, rc.fused_score / top_fused, rank,
                 (rc.bm25_score or 0.0) / bm25_top, retriever.lower_vocab,
@@ -123,6 +129,32 @@ def gather_candidates(
     matrix = finish(rows)
     return [Evidence(c, r, s, sp, quote, coverage=row[0], features=tuple(row), last_span=last, lead=lead)
             for (c, r, s, sp, quote, last, lead), row in zip(found, matrix.tolist(), strict=True)]
+
+
+_NUMBER = re.compile(r"\d[\d,.]*")
+
+
+def _echo_test(question: str) -> Callable[[str], bool] | None:
+    """For a wh-question, a test for sentences that add nothing to it: no content word the question lacks, and no
+    number it does not give ("Moscow carnage" for "Which paper called it 'Moscow carnage'?", "And how!"). Such a
+    sentence cannot say who, what, when or why. None for other questions: "ISKP claimed it." answers "Did ISKP claim
+    it?" with the question's own words."""
+    if not QUESTION_WORDS & {w.lower() for w in words(question)}:
+        return None
+    asked = set(content_terms(question))
+    numbers = set(_NUMBER.findall(question))
+
+    def adds_nothing(sentence: str) -> bool:
+        terms, sentence_numbers = _terms_and_numbers(sentence)
+        return terms <= asked and sentence_numbers <= numbers
+
+    return adds_nothing
+
+
+@lru_cache(maxsize=65536)
+def _terms_and_numbers(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A sentence's content-word stems and numbers (cached: the same sentences come back question after question)."""
+    return frozenset(content_terms(sentence)), frozenset(_NUMBER.findall(sentence))
 
 
 def _sentence_cosines(chunk: Chunk, vectors: np.ndarray | None, query: np.ndarray | None, fallback: float) -> list[float]:

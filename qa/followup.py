@@ -15,7 +15,8 @@ Rules, tried in order:
    gunmen"). An abstained answer keeps its question's subject as a referent.
 4. Any other question that points back ("it", "there", a leading "and", or four words or
    fewer: "Against whom?") gets the previous standalone question appended as context; a
-   previous question that short passes its own context on too.
+   previous question that short passes its own context on too. An existential "there"
+   ("Were there any arrests?", "Is there proof?") points nowhere.
 
 A topic switch ("Switching topics: ...", "Unrelated, but ...") starts a new chain: the
 marker is dropped and the question is searched as asked.
@@ -44,6 +45,12 @@ _PERSONAL = re.compile(r"\b(he|him|his|she|her)\b", re.IGNORECASE)
 _NEUTER = re.compile(r"\b(it|its)\b", re.IGNORECASE)
 _PLURAL = re.compile(r"\b(they|them|their)\b", re.IGNORECASE)
 _THERE = re.compile(r"\bthere\b", re.IGNORECASE)
+#: "there" that points nowhere: "Were there any arrests?", "Is there proof?", "There were 12 boats?"
+_EXISTENTIAL_THERE = re.compile(
+    r"^(?:(?:and|so|but)\s+)?(?:is|are|was|were|has|have|had|will|would|could|can|might|did|does|do)\s+there\b|"
+    r"\bthere\s+(?:is|are|was|were|has|have|had|will|would|could|can|might|seems?|appears?|remains?|exists?)\b",
+    re.IGNORECASE,
+)
 _LEADING = re.compile(r"^(?:and|so|also|but|then)\s+", re.IGNORECASE)
 _NAME = re.compile(r"\b(?:[A-Z][\w’'-]*[A-Za-z0-9]|al-[A-Z][\w-]*)(?:\s+(?:al-)?[A-Z][\w’'-]*[A-Za-z0-9])*")
 _GROUP_QUESTION = re.compile(r"^(?:which|what)\s+(?:group|organi[sz]ation|outfit|faction|country|city|newspaper|company)\b", re.IGNORECASE)
@@ -234,6 +241,9 @@ def rewrite(question: str, history: Sequence[Answer]) -> Rewrite:
             possessive = word in {"its", "his", "their"} or (word == "her" and bool(re.match(r"\s+[a-z]", body[m.end() :])))
             return Rewrite(_substitute(body, m, referent, possessive))
 
-    if pointer or _THERE.search(body) or _LEADING.match(question) or (not own_names and len(body.split()) <= 4):
+    existential = _EXISTENTIAL_THERE.search(body) is not None  # "Were there any arrests?" is whole, however short
+    if pointer or _THERE.search(_EXISTENTIAL_THERE.sub("", body)) or _LEADING.match(question) or (
+        not existential and not own_names and len(body.split()) <= 4
+    ):
         return Rewrite(with_context(body, prev))
     return Rewrite(question)

@@ -288,3 +288,22 @@ def test_closest_passages_belong_to_abstentions_only():
     a = Answer(question="q", standalone_question="q", text="The documents don't say.", abstained=True, closest=[near],
                evidence_score=0.1, threshold=0.33, corpus="/c")
     assert Answer.model_validate_json(a.model_dump_json()).closest == [near]
+
+
+def test_a_sentence_that_only_repeats_the_question_is_no_answer(tmp_path, settings):
+    # The heading holds every word of the question and nothing more: it cannot say which paper.
+    engine = engine_over(tmp_path / "corpus", settings, {
+        "paper.txt": "Harbor carnage\nThe storm flooded the harbor and sank boats.\nThe Daily Post ran the story.\n",
+    })
+    a = engine.answer("What was the harbor carnage?")
+    assert not a.abstained and a.citations[0].quote == "The storm flooded the harbor and sank boats."
+    assert all(c.quote != "Harbor carnage" for c in a.citations)
+    which = engine.answer("Which headline said harbor carnage?")
+    assert which.abstained and all(c.quote != "Harbor carnage" for c in which.closest)
+    # A new number is something added: "How many boats sank?" is answered by "12 boats sank." though no word is new.
+    counted = engine_over(tmp_path / "counted", settings, {"boats.txt": "Boats\n12 boats sank.\n"})
+    b = counted.answer("How many boats sank?")
+    assert not b.abstained and b.short_answer == "12" and b.citations[0].location == "boats.txt:2"
+    # A yes/no question is confirmed in its own words.
+    c = engine.answer("Did the storm flood the harbor and sink boats?")
+    assert not c.abstained and c.citations[0].location == "paper.txt:2"

@@ -41,7 +41,11 @@ def test_pointers_are_resolved(previous, follow_up, standalone):
 
 @pytest.mark.parametrize(
     "question",
-    ["What is the capital of France?", "Who is IS-K and where is it based?", "When did ISKP attack Moscow?"],
+    [
+        "What is the capital of France?", "Who is IS-K and where is it based?", "When did ISKP attack Moscow?",
+        # An existential "there" points nowhere.
+        "Were there any arrests?", "Is there proof the Afghan branch did it?", "Was there a warning?",
+    ],
 )
 def test_a_question_that_stands_alone_is_searched_as_asked(question):
     previous = turn("Who claimed responsibility for the attack?", "IS-K")
@@ -136,3 +140,9 @@ def test_carried_context_is_one_level_deep_never_nested():
     assert second.standalone_question == "What did it say afterwards? (What did the Taliban pledge?)"
     third = rewrite("And then?", [first, second]).question
     assert third == "Then? (What did it say afterwards?)"
+
+
+@pytest.mark.parametrize("follow_up", ["What happened there?", "Were there any arrests there?", "Who was there?"])
+def test_a_there_that_names_a_place_carries_the_previous_question(follow_up):
+    previous = turn("Where is IS-K based?", "Afghanistan")
+    assert rewrite(follow_up, [previous]).question == f"{follow_up} (Where is IS-K based?)"
