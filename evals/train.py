@@ -1,7 +1,7 @@
 """Rebuild the learned evidence model (``qa/weights/evidence-lr.json``) from data in the repository and ``../shared``.
 
     python -m evals.train_encoder   # first, only to rebuild the evidence encoder (index/encoders/minilm-qa, ~20 min)
-    python -m evals.train [--squad DIR] [--out PATH] [--seed 0] [--compare] [--features-cache PATH] [--reworded]
+    python -m evals.train [--squad DIR] [--out PATH] [--seed 0] [--compare] [--features-cache PATH] [--no-reworded]
 
 The features include cosines from the evidence encoder (``DOCQA_EVIDENCE_ENCODER``), so the
 weights belong to the encoder they were fitted with: rebuild them after rebuilding it.
@@ -11,7 +11,7 @@ Training data, never any test half:
   ever evaluated). A candidate sentence is positive when it lies on the gold line and holds a
   gold answer; other sentences of the gold line, and sentences elsewhere that happen to hold
   the answer string, are left out (neither clearly right nor wrong).
-- With ``--reworded`` (not shipped: measured in README "Sentence search"): everyday rewordings of
+- Everyday rewordings (shipped since 2026-12-04's seventh session; ``--no-reworded`` leaves them out) of
   390 of those questions (``evals/suites/squad-paraphrased.jsonl``: 300 of articles 1-18 fit, 90 of
   articles 19-24 validate), written by helpers who saw only the question and its paragraph and
   avoided the paragraph's words: the same gold line and answers.
@@ -250,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compare", action="store_true", help="also fit and report the alternative models")
     parser.add_argument("--features-cache", type=Path, help="reuse (or write) the collected features here (for iterating)")
-    parser.add_argument("--reworded", action="store_true", help="also fit on the reworded training questions (not shipped)")
+    parser.add_argument("--no-reworded", dest="reworded", action="store_false",
+                        help="leave out the reworded training questions (what shipped before 2026-12-04's seventh session)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     random.seed(args.seed)
@@ -269,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.features_cache is not None:
             with open(args.features_cache, "wb") as fh:
                 pickle.dump((groups, dev), fh)
+    if not args.reworded:
+        groups = [g for g in groups if not g.source.startswith("para")]  # a cache may hold them
     dev += _offtopic_groups(args, settings, split_of)
     collected = time.perf_counter() - started
     print(f"features ready in {collected:.0f} s: {len(groups)} SQuAD groups, {len(dev)} seeds-suite dev turns", file=sys.stderr)

@@ -77,6 +77,21 @@ def test_scores_do_not_change_the_candidates_themselves(scorer: EvidenceScorer) 
     assert scored.evidence[0].quote == e.quote and scored.evidence[0].features == e.features
 
 
+@pytest.mark.parametrize("name", ["learned", "hybrid"])
+def test_a_best_sentence_unrelated_in_meaning_is_never_an_answer(name: str, tmp_path: Path) -> None:
+    # Every word of the question is there, but the evidence encoder finds the sentence unrelated (cosine under the
+    # floor): "What is the capital of France?" -> "... France's national security threat level ...".
+    from qa.scorer import MEANING_FLOOR
+
+    scorer = make_scorer(load_settings(home=tmp_path, evidence=name))
+    words_only = ANSWERS | dict(sent_cos=MEANING_FLOOR - 0.01, cov_x_cos=0.9 * (MEANING_FLOOR - 0.01))
+    scored = scorer.score([candidate("The museum opened in 1931.", **words_only)], QUESTION)
+    assert scored.confidence == 0.0 < scorer.llm_threshold  # neither the reader nor an LLM answers from it
+    assert scored.evidence[0].quote == "The museum opened in 1931."  # still ranked: the closest passage to show
+    at_floor = ANSWERS | dict(sent_cos=MEANING_FLOOR, cov_x_cos=0.9 * MEANING_FLOOR)
+    assert scorer.score([candidate("The museum opened in 1931.", **at_floor)], QUESTION).confidence > 0.0
+
+
 def test_learned_probabilities_are_probabilities() -> None:
     scorer = LearnedScorer()
     scored = scorer.score([candidate("x", **ANSWERS), candidate("y", **UNRELATED)])
