@@ -132,6 +132,7 @@ def gather_candidates(
 
 
 _NUMBER = re.compile(r"\d[\d,.]*")
+_AUXILIARIES = frozenset("is are was were am do does did has have had can could will would shall should may might must".split())
 
 
 def _echo_test(question: str) -> Callable[[str], bool] | None:
@@ -139,8 +140,9 @@ def _echo_test(question: str) -> Callable[[str], bool] | None:
     number it does not give ("Moscow carnage" for "Which paper called it 'Moscow carnage'?", "And how!"). Such a
     sentence cannot say who, what, when or why. None for other questions: "ISKP claimed it." answers "Did ISKP claim
     it?" with the question's own words."""
-    if not QUESTION_WORDS & {w.lower() for w in words(question)}:
-        return None
+    tokens = [w.lower() for w in words(question)]
+    if not QUESTION_WORDS & set(tokens) or (tokens and tokens[0] in _AUXILIARIES):
+        return None  # "Did the group which attacked Moscow claim it?" is a yes/no question despite its "which"
     asked = set(content_terms(question))
     numbers = set(_NUMBER.findall(question))
 

@@ -304,6 +304,11 @@ def test_a_sentence_that_only_repeats_the_question_is_no_answer(tmp_path, settin
     counted = engine_over(tmp_path / "counted", settings, {"boats.txt": "Boats\n12 boats sank.\n"})
     b = counted.answer("How many boats sank?")
     assert not b.abstained and b.short_answer == "12" and b.citations[0].location == "boats.txt:2"
-    # A yes/no question is confirmed in its own words.
+    # A yes/no question is confirmed in its own words, even with a "which" inside it.
     c = engine.answer("Did the storm flood the harbor and sink boats?")
     assert not c.abstained and c.citations[0].location == "paper.txt:2"
+    from qa.evidence import _echo_test
+
+    assert _echo_test("Did the storm which flooded the harbor sink boats?") is None
+    echo = _echo_test("Which storm flooded the harbor?")
+    assert echo is not None and echo("The storm flooded the harbor.") and not echo("The Easter storm flooded the harbor.")
