@@ -18,7 +18,7 @@ from index.embedder import INT8_SUFFIX
 from . import text_stats
 from .conflicts import ValueGroup, find_disagreement
 from .evidence import Evidence, citation_of, gather_candidates, rerank_chunks
-from .features import FEATURES
+from .features import SENT_COS
 from .followup import Rewrite, rewrite
 from .models import Answer, Citation, SourceValue, StreamDone, StreamToken, Timings
 from .polarity import asks_why_not, negated
@@ -289,13 +289,12 @@ class QAEngine:
 #: abstained answerable dev turn has 0.22 or more ("Where were the gunmen from?" -> "... suspects from Tajikistan": 0.40),
 #: the passages shown for "How do I bake sourdough bread?" 0.12 or less.
 CLOSEST_MIN_COSINE = 0.2
-_SENT_COS = FEATURES.index("sent_cos")
 
 
 def _related(e: Evidence) -> bool:
     """Whether a reader should see ``e`` among an abstention's closest passages: it shares a question term, or it is
     close in meaning (a scorer that reads no sentence vectors leaves the cosine at 0: then a shared term decides)."""
-    return e.coverage > 0 or (len(e.features) > _SENT_COS and e.features[_SENT_COS] >= CLOSEST_MIN_COSINE)
+    return e.coverage > 0 or (len(e.features) > SENT_COS and e.features[SENT_COS] >= CLOSEST_MIN_COSINE)
 
 
 def _check_history(history: Sequence[Answer] | None) -> list[Answer]:

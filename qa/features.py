@@ -45,6 +45,8 @@ FEATURES: tuple[str, ...] = (
     "log_words",         # log of the sentence's length in words
     "cov_x_cos",         # coverage times sentence cosine
 )
+#: Position of the sentence cosine in ``FEATURES`` (the scorer's meaning floor and the closest passages read it).
+SENT_COS = FEATURES.index("sent_cos")
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from index import ConfigError, Settings
 from index.errors import ModelError
 
 from .evidence import Evidence
-from .features import FEATURES
+from .features import FEATURES, SENT_COS
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,6 @@ def answer_features(ranked: np.ndarray, z: np.ndarray) -> np.ndarray:
 MEANING_FLOOR = 0.2
 #: The confidence reported then: under every threshold and LLM bar, so neither the reader nor an LLM answers.
 UNRELATED_CONFIDENCE = 0.0
-_SENT_COS = FEATURES.index("sent_cos")
 
 
 class LearnedScorer:
@@ -199,7 +198,7 @@ class LearnedScorer:
         out.sort(key=lambda e: -e.score)
         if self.rules is not None and p < self.threshold and self.rules.score(evidence).confidence >= self.rules.threshold:
             p = self.threshold
-        if x[int(np.argmax(z)), _SENT_COS] < MEANING_FLOOR:
+        if x[int(np.argmax(z)), SENT_COS] < MEANING_FLOOR:
             p = min(p, UNRELATED_CONFIDENCE)
         return Scored(out, round(p, 4))
 
