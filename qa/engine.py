@@ -65,6 +65,8 @@ class Trace:
     evidence: list[Evidence]
     confidence: float
     threshold: float
+    #: The scorer's own reason for its confidence, if it gave one (an abstention says it).
+    reason: str | None = None
 
 
 class QAEngine:
@@ -172,6 +174,7 @@ class QAEngine:
         return Trace(
             standalone=rewritten.question, rewritten_by=rewritten_by, retrieval=retrieval, retriever=retriever, partners=partners,
             candidates=candidates, evidence=scored.evidence, confidence=scored.confidence, threshold=self.scorer.threshold,
+            reason=scored.reason,
         )
 
     def _closest(self, evidence: list[Evidence], partners: dict[str, set[str]]) -> list[Citation]:
@@ -205,7 +208,7 @@ class QAEngine:
         t1 = time.perf_counter()
         evidence, score, threshold = tr.evidence, tr.confidence, tr.threshold
         abstained = score < threshold or not evidence
-        reason: str | None = None  # a threshold abstention's reason is Answer's default
+        reason: str | None = tr.reason  # None: a threshold abstention's reason is Answer's default
         if self.mode == "bm25" and self.scorer.name == "rules":
             # No dense similarity in this mode (an eval baseline): abstain only when no question
             # term occurs in what was retrieved, as BM25 itself finds nothing then.

@@ -50,6 +50,8 @@ class Scored:
 
     evidence: list[Evidence]
     confidence: float
+    #: Why the confidence is what it is, when the scorer knows better than "under the threshold" (for people).
+    reason: str | None = None
 
 
 @runtime_checkable
@@ -125,6 +127,8 @@ def answer_features(ranked: np.ndarray, z: np.ndarray) -> np.ndarray:
 MEANING_FLOOR = 0.2
 #: The confidence reported then: under every threshold and LLM bar, so neither the reader nor an LLM answers.
 UNRELATED_CONFIDENCE = 0.0
+#: What an abstention says then.
+UNRELATED_REASON = "the closest passages share words with the question but not its meaning"
 
 
 class LearnedScorer:
@@ -199,7 +203,7 @@ class LearnedScorer:
         if self.rules is not None and p < self.threshold and self.rules.score(evidence).confidence >= self.rules.threshold:
             p = self.threshold
         if x[int(np.argmax(z)), SENT_COS] < MEANING_FLOOR:
-            p = min(p, UNRELATED_CONFIDENCE)
+            return Scored(out, min(round(p, 4), UNRELATED_CONFIDENCE), UNRELATED_REASON)
         return Scored(out, round(p, 4))
 
 

@@ -312,3 +312,18 @@ def test_a_sentence_that_only_repeats_the_question_is_no_answer(tmp_path, settin
     assert _echo_test("Did the storm which flooded the harbor sink boats?") is None
     echo = _echo_test("Which storm flooded the harbor?")
     assert echo is not None and echo("The storm flooded the harbor.") and not echo("The Easter storm flooded the harbor.")
+
+
+def test_an_abstention_says_the_scorers_own_reason(tmp_path, settings):
+    # A scorer that knows why it doubts (the learned scorers' meaning floor) is heard: the abstention says so.
+    from qa.scorer import RulesScorer, Scored, register_scorer
+
+    class _Doubting(RulesScorer):
+        def score(self, evidence, question=""):  # type: ignore[no-untyped-def]
+            return Scored(super().score(evidence, question).evidence, 0.0, "the closest passages say something else")
+
+    register_scorer("doubting", lambda s: _Doubting())
+    engine = engine_over(tmp_path / "corpus", settings.model_copy(update={"evidence": "doubting"}), STORM)
+    a = engine.answer("What flooded the harbor?")
+    assert a.abstained and a.abstain_reason == "the closest passages say something else"
+    assert a.closest[0].location == "storm.txt:2"

@@ -87,9 +87,11 @@ def test_a_best_sentence_unrelated_in_meaning_is_never_an_answer(name: str, tmp_
     words_only = ANSWERS | dict(sent_cos=MEANING_FLOOR - 0.01, cov_x_cos=0.9 * (MEANING_FLOOR - 0.01))
     scored = scorer.score([candidate("The museum opened in 1931.", **words_only)], QUESTION)
     assert scored.confidence == 0.0 < scorer.llm_threshold  # neither the reader nor an LLM answers from it
+    assert scored.reason == "the closest passages share words with the question but not its meaning"
     assert scored.evidence[0].quote == "The museum opened in 1931."  # still ranked: the closest passage to show
     at_floor = ANSWERS | dict(sent_cos=MEANING_FLOOR, cov_x_cos=0.9 * MEANING_FLOOR)
-    assert scorer.score([candidate("The museum opened in 1931.", **at_floor)], QUESTION).confidence > 0.0
+    above = scorer.score([candidate("The museum opened in 1931.", **at_floor)], QUESTION)
+    assert above.confidence > 0.0 and above.reason is None
 
 
 def test_learned_probabilities_are_probabilities() -> None:
