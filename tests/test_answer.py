@@ -314,9 +314,12 @@ def test_a_sentence_that_only_repeats_the_question_is_no_answer(tmp_path, settin
     assert echo is not None and echo("The storm flooded the harbor.") and not echo("The Easter storm flooded the harbor.")
 
 
-def test_an_abstention_says_the_scorers_own_reason(tmp_path, settings):
+def test_an_abstention_says_the_scorers_own_reason(tmp_path, settings, monkeypatch):
     # A scorer that knows why it doubts (the learned scorers' meaning floor) is heard: the abstention says so.
+    from qa import scorer as scorers
     from qa.scorer import RulesScorer, Scored, register_scorer
+
+    monkeypatch.setattr(scorers, "_FACTORIES", dict(scorers._FACTORIES))  # registered for this test only
 
     class _Doubting(RulesScorer):
         def score(self, evidence, question=""):  # type: ignore[no-untyped-def]
