@@ -180,8 +180,8 @@ class QAEngine:
     def _closest(self, evidence: list[Evidence], partners: dict[str, set[str]]) -> list[Citation]:
         """An abstention's closest passages, for a reader to check (not an answer): the best-scored sentences, one per
         line, a near-duplicate's repeat recorded as a restatement, verified against the files like citations."""
-        related = [e for e in evidence if _related(e)]
-        if not related or self.settings.closest_passages == 0:
+        related = [e for e in evidence if _related(e)] if self.settings.closest_passages else []
+        if not related:
             return []
         picks, restated = _supporting(related, self.settings.closest_passages, partners, ratio=0.0)
         return self.verified([_citation(e, restated) for e in picks])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -11,7 +10,7 @@ import numpy as np
 
 from index import Chunk, LineSpan, Sentence
 
-from .features import QuestionTerms, finish, sentence_features
+from .features import NUMBER, QuestionTerms, finish, sentence_features
 from .models import Citation, RetrievedChunk
 from .retrieval import HybridRetriever
 from .text import QUESTION_WORDS, content_terms, stem, words
@@ -131,7 +130,6 @@ def gather_candidates(
             for (c, r, s, sp, quote, last, lead), row in zip(found, matrix.tolist(), strict=True)]
 
 
-_NUMBER = re.compile(r"\d[\d,.]*")
 _AUXILIARIES = frozenset("is are was were am do does did has have had can could will would shall should may might must".split())
 
 
@@ -144,7 +142,7 @@ def _echo_test(question: str) -> Callable[[str], bool] | None:
     if not QUESTION_WORDS & set(tokens) or (tokens and tokens[0] in _AUXILIARIES):
         return None  # "Did the group which attacked Moscow claim it?" is a yes/no question despite its "which"
     asked = set(content_terms(question))
-    numbers = set(_NUMBER.findall(question))
+    numbers = set(NUMBER.findall(question))
 
     def adds_nothing(sentence: str) -> bool:
         terms, sentence_numbers = _terms_and_numbers(sentence)
@@ -156,7 +154,7 @@ def _echo_test(question: str) -> Callable[[str], bool] | None:
 @lru_cache(maxsize=65536)
 def _terms_and_numbers(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
     """A sentence's content-word stems and numbers (cached: the same sentences come back question after question)."""
-    return frozenset(content_terms(sentence)), frozenset(_NUMBER.findall(sentence))
+    return frozenset(content_terms(sentence)), frozenset(NUMBER.findall(sentence))
 
 
 def _sentence_cosines(chunk: Chunk, vectors: np.ndarray | None, query: np.ndarray | None, fallback: float) -> list[float]:

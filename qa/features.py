@@ -23,7 +23,8 @@ from .short_answer import candidate_spans, question_kind
 from .text import content_terms, stem, words
 
 _WHEN_FOCUS = frozenset(stem(w) for w in "date dates year years day days time month months".split())
-_NUMBER = re.compile(r"\d[\d,.]*")
+#: A number as written ("1,000", "3.5"): what the question gives and a sentence must hold to match it.
+NUMBER = re.compile(r"\d[\d,.]*")
 
 #: Feature names, in the order of ``Candidate.features``.
 FEATURES: tuple[str, ...] = (
@@ -78,7 +79,7 @@ class QuestionTerms:
         spelled = {t: aliases(t) for t in acronyms_in(question) if t in weights} if aliases is not None else {}
         spelled = {t: a for t, a in spelled.items() if a}
         term_set = frozenset(e for t in terms for e in equivalents(t) | spelled.get(t, frozenset()))
-        return cls(question, terms, weights, term_set, kind, names_in(question), _NUMBER.findall(question), spelled)
+        return cls(question, terms, weights, term_set, kind, names_in(question), NUMBER.findall(question), spelled)
 
     def same(self, term: str) -> frozenset[str]:
         """What counts as ``term`` in a sentence: its lexicon equivalents, and its other spellings for an acronym."""

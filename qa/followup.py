@@ -241,9 +241,8 @@ def rewrite(question: str, history: Sequence[Answer]) -> Rewrite:
             possessive = word in {"its", "his", "their"} or (word == "her" and bool(re.match(r"\s+[a-z]", body[m.end() :])))
             return Rewrite(_substitute(body, m, referent, possessive))
 
-    existential = _EXISTENTIAL_THERE.search(body) is not None  # "Were there any arrests?" is whole, however short
-    if pointer or _THERE.search(_EXISTENTIAL_THERE.sub("", body)) or _LEADING.match(question) or (
-        not existential and not own_names and len(body.split()) <= 4
-    ):
+    placed = _EXISTENTIAL_THERE.sub("", body)  # the question without a "there" that points nowhere
+    existential = placed != body  # "Were there any arrests?" is whole, however short
+    if pointer or _THERE.search(placed) or _LEADING.match(question) or (not existential and not own_names and len(body.split()) <= 4):
         return Rewrite(with_context(body, prev))
     return Rewrite(question)

@@ -125,9 +125,8 @@ def answer_features(ranked: np.ndarray, z: np.ndarray) -> np.ndarray:
 #: articles and the dev halves (2026-12-04): the best sentence is under 0.2 for 1 of 4,807 training SQuAD questions
 #: and for no answerable dev turn, but for 7 unanswerable dev turns (seeds, natural, natural2).
 MEANING_FLOOR = 0.2
-#: The confidence reported then: under every threshold and LLM bar, so neither the reader nor an LLM answers.
-UNRELATED_CONFIDENCE = 0.0
-#: What an abstention says then.
+#: What an abstention says then (its confidence is 0: under every threshold and LLM bar, so neither the reader nor an
+#: LLM answers).
 UNRELATED_REASON = "the closest passages share words with the question but not its meaning"
 
 
@@ -203,7 +202,7 @@ class LearnedScorer:
         if self.rules is not None and p < self.threshold and self.rules.score(evidence).confidence >= self.rules.threshold:
             p = self.threshold
         if x[int(np.argmax(z)), SENT_COS] < MEANING_FLOOR:
-            return Scored(out, min(round(p, 4), UNRELATED_CONFIDENCE), UNRELATED_REASON)
+            return Scored(out, 0.0, UNRELATED_REASON)
         return Scored(out, round(p, 4))
 
 
