@@ -82,6 +82,7 @@ class Group:
     x: np.ndarray
     y: np.ndarray
     synthetic_unanswerable: np.ndarray | None = field(default=None)  # mask of candidates kept when the answer is removed
+    more: bool = field(default=False)  # a reworded question tagged MORE_REWORDED (fitted only with --more-reworded)
 
 
 def _label(e: Evidence, gold: set[tuple[str, int]], patterns: list[re.Pattern[str]]) -> int:
@@ -167,12 +168,18 @@ def reworded_cases(more: bool = False) -> list[Case]:
 def _paraphrased_groups(engine: QAEngine, split_of: dict[str, str], more: bool = False) -> list[Group]:
     """The reworded training questions (sources ``para-fit`` / ``para-val``, by their article); ``more``: with the
     ``set2`` ones too."""
-    cases = reworded_cases(more)
+    base = reworded_cases()
+    cases = base + [c for c in reworded_cases(more=True) if MORE_REWORDED in c.tags] if more else base
     for case in cases:
         article = case.turns[0].evidence[0].rsplit(":", 1)[0]
         if article not in split_of:
             raise ValueError(f"{PARAPHRASED}: case {case.id} is about {article}, not a training article")
-    groups = _squad_groups(engine, cases, split_of)
+    groups = _squad_groups(engine, base, split_of)
+    if more:
+        extra = _squad_groups(engine, cases[len(base):], split_of)
+        for g in extra:
+            g.more = True
+        groups += extra
     for g in groups:
         g.source = g.source.replace("squad-", "para-")
     print(f"{len(groups)} reworded training questions", file=sys.stderr)
@@ -285,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                 pickle.dump((groups, dev), fh)
     if not args.reworded:
         groups = [g for g in groups if not g.source.startswith("para")]  # a cache may hold them
+    if not args.more_reworded:
+        groups = [g for g in groups if not g.more]  # a cache collected with --more-reworded holds them
     dev += _offtopic_groups(args, settings, split_of)
     collected = time.perf_counter() - started
     print(f"features ready in {collected:.0f} s: {len(groups)} SQuAD groups, {len(dev)} seeds-suite dev turns", file=sys.stderr)
