@@ -106,12 +106,18 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def wait_for_answers(page, count: int) -> None:  # type: ignore[no-untyped-def]
-    """Wait until ``count`` complete answers (with quotes or an abstention) are in the chat."""
+    """Wait until ``count`` complete answers (with quotes or an abstention) are in the chat.
+
+    An error notice in the chat ends the wait at once, and the test fails with its text (not a timeout).
+    """
     page.wait_for_function(
-        "n => document.querySelectorAll('#docqa-chat .docqa-quotes, #docqa-chat .docqa-abstain').length >= n",
+        "n => document.querySelectorAll('#docqa-chat .docqa-quotes, #docqa-chat .docqa-abstain').length >= n"
+        " || document.querySelector('#docqa-chat .docqa-error') !== null",
         arg=count,
         timeout=240_000,
     )
+    errors = page.locator("#docqa-chat .docqa-error")
+    assert errors.count() == 0, f"the chat shows an error instead of answer {count}: {errors.first.inner_text()!r}"
 
 
 def test_chat_citation_viewer_follow_up_and_abstention(server: Server, tmp_path: Path) -> None:
@@ -209,7 +215,9 @@ def test_chat_citation_viewer_follow_up_and_abstention(server: Server, tmp_path:
         status = page.locator("#docqa-status").inner_text()
         assert "Documents" in status and "Near-duplicates" in status
         page.get_by_role("button", name="New conversation").click()
-        page.wait_for_function("() => document.querySelectorAll('#docqa-chat .docqa-answer').length === 0")
+        # Wait for the whole reset (it also empties the question box), so a question typed next is not wiped.
+        page.wait_for_function("() => document.querySelectorAll('#docqa-chat .docqa-answer').length === 0"
+                               " && document.querySelector('#docqa-question textarea')?.value === ''")
 
         # 8. "Save as test": a three-turn conversation becomes a suite file that pytest runs.
         for n, q in enumerate(["Who claimed responsibility for the attack?", "Where is that group based?",
