@@ -51,7 +51,7 @@ from index.errors import ModelError
 from qa import Answer, QAEngine
 from qa.engine import Trace
 from qa.evidence import Evidence
-from qa.features import FEATURES
+from qa.features import FEATURES, finish
 from qa.scorer import LEARNED_WEIGHTS, LearnedScorer, RulesScorer, answer_features
 
 from .runner import DEFAULT_SQUAD, squad_cases
@@ -411,8 +411,16 @@ class _ShippedRanker:
         self.predict = LearnedScorer().rank_scores  # ModelError when the file is missing or for other features
 
 
-def _answer_rows(ranker: _Ranker, groups: list[Group]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """One row per asked turn (answerable: 1) plus one per SQuAD question with its answering sentences removed (0)."""
+def _answer_rows(
+    ranker: _Ranker, groups: list[Group], as_answered: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """One row per asked turn (answerable: 1) plus one per SQuAD question with its answering sentences removed (0).
+
+    An answer-removed row keeps the features as collected, where the cosine gap and rank were computed with the
+    answer present (what the shipped fit was trained on); ``as_answered`` recomputes them over the remaining
+    candidates, as answer time would, for measuring. Refitting on recomputed rows cost natural2 dev four turns
+    (README "Evals", ninth session), so the fit keeps them as collected.
+    """
     rows, labels, weights, sources = [], [], [], []
     for g in groups:
         rows.append(answer_features(g.x, ranker.predict(g.x)))
@@ -421,7 +429,8 @@ def _answer_rows(ranker: _Ranker, groups: list[Group]) -> tuple[np.ndarray, np.n
         sources.append(g.source)
         m = g.synthetic_unanswerable
         if m is not None and m.sum() >= 2:
-            rows.append(answer_features(g.x[m], ranker.predict(g.x[m])))
+            x = finish(g.x[m].tolist()) if as_answered else g.x[m]
+            rows.append(answer_features(x, ranker.predict(x)))
             labels.append(0)
             weights.append(1.0)
             sources.append(g.source + "-answer-removed")
@@ -460,7 +469,8 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
 
     # Answer classifier, validated first on articles 19-24, then fitted on everything.
     ax, ay, aw, _ = _answer_rows(_Ranker(l2).fit(fit + dev), fit + dev)
-    vx, vy, _, _ = _answer_rows(_Ranker(l2).fit(fit + dev), val)
+    # Validated on rows as answer time sees them (the answer-removed ones with their relative features recomputed).
+    vx, vy, _, _ = _answer_rows(_Ranker(l2).fit(fit + dev), val, as_answered=True)
     a_mean, a_scale = ax.mean(axis=0), np.where(ax.std(axis=0) > 1e-9, ax.std(axis=0), 1.0)
     clf = LogisticRegression(C=1.0, max_iter=3000).fit((ax - a_mean) / a_scale, ay, sample_weight=aw)
     ece, table = _reliability(clf.predict_proba((vx - a_mean) / a_scale)[:, 1], vy)

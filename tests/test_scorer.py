@@ -221,3 +221,27 @@ def test_training_writes_a_model_the_scorer_reads_into_a_new_folder(tmp_path: Pa
     x = rng.random((6, len(FEATURES))) * 0.3
     x[4, cov] = 0.95
     assert int(np.argmax(scorer.rank_scores(x))) == 4
+
+
+def test_answer_removed_rows_are_measured_as_answer_time_sees_them() -> None:
+    # A SQuAD question with its answer removed: as collected, the best remaining sentence still trails the removed
+    # answer's cosine (gap 0.5, cosine rank 2nd); answer time, which never saw that answer, computes gap 0 and 1st.
+    from evals.train import Group, _answer_rows, _Ranker
+    from qa.features import SENT_COS, finish
+
+    gap, rank = FEATURES.index("sent_cos_gap"), FEATURES.index("sent_cos_rank")
+    rows = np.zeros((3, len(FEATURES)))
+    rows[:, SENT_COS] = [0.9, 0.4, 0.2]  # the first candidate is the answer
+    x = finish(rows.tolist())
+    g = Group("squad-val", True, x, np.array([1, 0, 0]), synthetic_unanswerable=np.array([False, True, True]))
+    ranker = _Ranker(1.0)
+    ranker.mean, ranker.scale = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
+    ranker.coef = np.zeros(len(FEATURES))
+    ranker.coef[SENT_COS] = 1.0
+
+    stale, labels, _, sources = _answer_rows(ranker, [g])
+    fresh, _, _, _ = _answer_rows(ranker, [g], as_answered=True)
+    assert list(labels) == [1, 0] and sources == ["squad-val", "squad-val-answer-removed"]
+    np.testing.assert_allclose(stale[0], fresh[0])  # the answerable row is the same either way
+    assert stale[1, gap] == pytest.approx(0.5) and stale[1, rank] == pytest.approx(1 / 2)
+    assert fresh[1, gap] == pytest.approx(0.0) and fresh[1, rank] == pytest.approx(1.0)
