@@ -27,8 +27,12 @@ Model selection (``--compare`` prints the alternatives): articles 1-18 fit, 19-2
 The shipped model is then refitted on all training data. The abstention threshold is chosen
 on dev data only: answerable dev turns against unanswerable ones (the dev halves' abstain
 turns, and validation-article SQuAD questions whose answering sentences were removed from the
-candidates), maximising balanced accuracy. Prints the reliability table and the expected
-calibration error, writes a reliability plot next to the weights, and the run time.
+candidates), maximising balanced accuracy. The classifier's probability is then calibrated: a
+strictly increasing map (``qa.scorer.Calibration``) fitted on the SQuAD training rows as answer
+time computes their features, stored with the weights, and the threshold and LLM bar are stored
+through it (so the decisions are the raw probability's). Prints the reliability table and the
+expected calibration error (map fitted on articles 1-18, measured on 19-24, raw and calibrated),
+writes a reliability plot of the calibrated probability next to the weights, and the run time.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from qa import Answer, QAEngine
 from qa.engine import Trace
 from qa.evidence import Evidence
 from qa.features import FEATURES, finish
-from qa.scorer import LEARNED_WEIGHTS, LearnedScorer, RulesScorer, answer_features
+from qa.scorer import LEARNED_WEIGHTS, Calibration, LearnedScorer, RulesScorer, answer_features
 
 from .runner import DEFAULT_SQUAD, squad_cases
 from .suite import Case, load_suite
@@ -261,6 +265,36 @@ def _reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[float, l
     return ece, rows
 
 
+#: Equal-count bins of the raw probability whose observed rates become the calibration map's knots.
+CALIBRATION_BINS = 20
+
+
+def _calibration(p: np.ndarray, y: np.ndarray, bins: int = CALIBRATION_BINS) -> Calibration:
+    """The calibration map: knots at the mean raw probability of equal-count bins and their observed rate, pooled
+    until non-decreasing (pool adjacent violators), then nudged strictly increasing (so no two probabilities swap
+    or tie), with the ends pinned at (0, 0) and (1, 1)."""
+    order = np.argsort(p, kind="stable")
+    blocks = [[float(p[i].mean()), float(y[i].mean()), float(len(i))] for i in np.array_split(order, bins) if len(i)]
+    pooled: list[list[float]] = []
+    for x, r, n in blocks:
+        pooled.append([x * n, r * n, n])
+        while len(pooled) > 1 and pooled[-2][1] / pooled[-2][2] > pooled[-1][1] / pooled[-1][2]:
+            last = pooled.pop()
+            pooled[-1] = [a + b for a, b in zip(pooled[-1], last, strict=True)]
+    raw, observed = [0.0], [0.0]
+    for sx, sr, n in pooled:
+        x, r = round(sx / n, 6), round(min(max(sr / n, observed[-1] + 1e-4), 1 - 1e-4), 6)
+        if raw[-1] < x < 1.0 and observed[-1] < r:
+            raw.append(x)
+            observed.append(r)
+    return Calibration((*raw, 1.0), (*observed, 1.0))
+
+
+def _squad_rows(sources: list[str]) -> np.ndarray:
+    """The rows of SQuAD training questions and their answer-removed copies (the calibration population)."""
+    return np.asarray([s.startswith("squad-") for s in sources])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD folder (questions.jsonl + docs/)")
@@ -467,18 +501,28 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
     ranker = _Ranker(l2).fit(groups + dev)
     from sklearn.linear_model import LogisticRegression
 
-    # Answer classifier, validated first on articles 19-24, then fitted on everything.
-    ax, ay, aw, _ = _answer_rows(_Ranker(l2).fit(fit + dev), fit + dev)
-    # Validated on rows as answer time sees them (the answer-removed ones with their relative features recomputed).
-    vx, vy, _, _ = _answer_rows(_Ranker(l2).fit(fit + dev), val, as_answered=True)
+    # Answer classifier, validated first on articles 19-24, then fitted on everything. Its calibration map is fitted
+    # on SQuAD rows as answer time sees them (the answer-removed ones with their relative features recomputed):
+    # the classifier itself is fitted on those rows as collected, which reads more answers into them than there are.
+    val_ranker = _Ranker(l2).fit(fit + dev)
+    ax, ay, aw, _ = _answer_rows(val_ranker, fit + dev)
+    cx, cy, _, csources = _answer_rows(val_ranker, fit, as_answered=True)
+    vx, vy, _, _ = _answer_rows(val_ranker, val, as_answered=True)
     a_mean, a_scale = ax.mean(axis=0), np.where(ax.std(axis=0) > 1e-9, ax.std(axis=0), 1.0)
     clf = LogisticRegression(C=1.0, max_iter=3000).fit((ax - a_mean) / a_scale, ay, sample_weight=aw)
-    ece, table = _reliability(clf.predict_proba((vx - a_mean) / a_scale)[:, 1], vy)
+    squad_fit = _squad_rows(csources)
+    cal = _calibration(clf.predict_proba((cx[squad_fit] - a_mean) / a_scale)[:, 1], cy[squad_fit])
+    raw_val = clf.predict_proba((vx - a_mean) / a_scale)[:, 1]
+    ece_raw, _ = _reliability(raw_val, vy)
+    ece, table = _reliability(np.asarray([cal(v) for v in raw_val]), vy)
 
     ax, ay, aw, sources = _answer_rows(ranker, groups + dev)
     a_mean, a_scale = ax.mean(axis=0), np.where(ax.std(axis=0) > 1e-9, ax.std(axis=0), 1.0)
     clf = LogisticRegression(C=1.0, max_iter=3000).fit((ax - a_mean) / a_scale, ay, sample_weight=aw)
     p = clf.predict_proba((ax - a_mean) / a_scale)[:, 1]
+    cx, cy, _, csources = _answer_rows(ranker, groups, as_answered=True)
+    on_squad = _squad_rows(csources)
+    calibration = _calibration(clf.predict_proba((cx[on_squad] - a_mean) / a_scale)[:, 1], cy[on_squad])
 
     # Threshold on the dev turns (every suite's dev half, SQuAD validation articles): keep answering at least
     # ANSWERED_FLOOR of the answerable ones (mean over sources), and abstain on as many unanswerable ones as possible.
@@ -495,10 +539,10 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
             best_t, best_key = t / 100, key
         if t % 5 == 0:
             print(f"{t / 100:6.2f} {answered:8.3f} {abstained:9.3f} {bal:7.3f}")
-    print(f"chosen threshold {best_t:.2f}")
+    print(f"chosen threshold {best_t:.2f} (stored calibrated: {calibration(best_t):.4f})")
     # The generative mode's bar: the highest threshold that still lets LLM_REACH of the answerable dev turns through.
     llm_t = max((t / 100 for t in range(1, int(best_t * 100) + 1) if _balanced(pos, neg, t / 100)[0] >= LLM_REACH), default=0.01)
-    print(f"LLM bar {llm_t:.2f} (answerable dev turns reaching the LLM: {_balanced(pos, neg, llm_t)[0]:.3f})")
+    print(f"LLM bar {llm_t:.2f}, calibrated {calibration(llm_t):.4f} (answerable dev turns reaching the LLM: {_balanced(pos, neg, llm_t)[0]:.3f})")
     for src in sorted({s for s, _ in pos + neg}):
         a = [v for k, v in pos if k == src]
         u = [v for k, v in neg if k == src]
@@ -507,7 +551,8 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
         if u:
             print(f"  unanswerable {src}: n={len(u)} abstained {np.mean([v < best_t for v in u]):.3f}")
 
-    print(f"\nreliability of the answer probability on SQuAD validation articles (n={len(vy)}), ECE {ece:.4f}")
+    print(f"\nreliability of the answer probability on SQuAD validation articles (n={len(vy)}), calibrated on articles "
+          f"1-{FIT_ARTICLES}: ECE {ece:.4f} (the classifier's raw probability: {ece_raw:.4f})")
     print(f"{'bin':>5} {'mean p':>7} {'observed':>8} {'n':>7}")
     for lo, conf, acc, n in table:
         print(f"{lo:5.1f} {conf:7.3f} {acc:8.3f} {n:7d}")
@@ -525,9 +570,11 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
             "scale": [round(float(v), 6) for v in a_scale],
             "coef": [round(float(v), 6) for v in clf.coef_[0]],
             "intercept": round(float(clf.intercept_[0]), 6),
+            "calibration": {"raw": list(calibration.raw), "observed": list(calibration.observed)},
         },
-        "threshold": best_t,
-        "llm_threshold": llm_t,
+        # Chosen on the raw probability, stored through the calibration map: the same decisions.
+        "threshold": round(calibration(best_t), 6),
+        "llm_threshold": round(calibration(llm_t), 6),
         "encoder": load_settings().evidence_encoder,
         "trained": {
             "command": "python -m evals.train",
@@ -538,6 +585,9 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
             "dev_turns": len(dev),
             "validation_top1": round(top1[f"softmax ranker, L2 {l2}"], 4),
             "validation_ece": round(ece, 4),
+            "validation_ece_raw": round(ece_raw, 4),
+            "threshold_raw": best_t,
+            "llm_threshold_raw": llm_t,
         },
     }
     if reworded:

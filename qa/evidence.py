@@ -196,8 +196,12 @@ def rerank_chunks(retrieved: list[RetrievedChunk], evidence: list[Evidence]) -> 
         cid = e.retrieved.chunk_id
         if e.score > best.get(cid, float("-inf")):
             best[cid] = e.score
-    best = {cid: round(score, 6) for cid, score in best.items()}  # scores this close are a tie: the fused order decides
-    read = sorted((rc for rc in retrieved if rc.chunk_id in best), key=lambda rc: -best[rc.chunk_id])
-    return [rc.model_copy(update={"evidence_score": best[rc.chunk_id]}) for rc in read] + [
+    # Scores within a millionth of the best score of each other are a tie: the fused order decides. (Relative, so a
+    # scorer's scale, e.g. a calibrated probability well under 1, does not turn low scores into ties.)
+    top = max(best.values(), default=0.0)
+    unit = top if top > 0 else 1.0
+    key = {cid: round(score / unit, 6) for cid, score in best.items()}
+    read = sorted((rc for rc in retrieved if rc.chunk_id in best), key=lambda rc: -key[rc.chunk_id])
+    return [rc.model_copy(update={"evidence_score": round(best[rc.chunk_id], 6)}) for rc in read] + [
         rc for rc in retrieved if rc.chunk_id not in best
     ]

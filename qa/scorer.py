@@ -130,6 +130,33 @@ MEANING_FLOOR = 0.2
 UNRELATED_REASON = "the closest passages share words with the question but not its meaning"
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """A strictly increasing piecewise-linear map from the answer classifier's raw probability to the rate at which
+    answers at that probability were right on training data, as answer time computes the features (fitted by
+    ``python -m evals.train``). Strictly increasing, so with the threshold and LLM bar mapped the same way (as the
+    weights file stores them) every answer/abstain decision is the one the raw probability would make."""
+
+    raw: tuple[float, ...] = (0.0, 1.0)
+    observed: tuple[float, ...] = (0.0, 1.0)
+
+    @classmethod
+    def of(cls, data: object) -> Calibration:
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise TypeError(f"calibration must be an object, not {type(data).__name__}")
+        raw, observed = tuple(float(v) for v in data["raw"]), tuple(float(v) for v in data["observed"])
+        if len(raw) != len(observed) or len(raw) < 2 or any(b <= a for a, b in zip(raw, raw[1:], strict=False)) or any(
+            b <= a for a, b in zip(observed, observed[1:], strict=False)
+        ):
+            raise ValueError("calibration knots must be two strictly increasing lists of the same length")
+        return cls(raw, observed)
+
+    def __call__(self, p: float) -> float:
+        return float(np.interp(p, self.raw, self.observed))
+
+
 class LearnedScorer:
     """Two fitted models: a ranker (softmax over one question's candidates) and an answer/abstain classifier.
 
@@ -162,6 +189,9 @@ class LearnedScorer:
             self.answer_scale = np.asarray(answer["scale"], dtype=np.float64)
             self.answer_coef = np.asarray(answer["coef"], dtype=np.float64)
             self.answer_intercept = float(answer["intercept"])
+            # A monotone map from the classifier's raw probability to the observed rate (``Calibration``); files
+            # written before the ninth session have none: the raw probability is used.
+            self.calibration = Calibration.of(answer.get("calibration"))
             stored = float(data["threshold"])
             self.encoder: str | None = str(data["encoder"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -185,9 +215,10 @@ class LearnedScorer:
         return ((features - self.mean) / self.scale) @ self.rank_coef
 
     def answer_probability(self, features: np.ndarray, z: np.ndarray) -> float:
-        """P(the best candidate answers the question)."""
+        """P(the best candidate answers the question), calibrated when the weights file carries a map."""
         a = (answer_features(features, z) - self.answer_mean) / self.answer_scale
-        return float(1.0 / (1.0 + np.exp(-(a @ self.answer_coef + self.answer_intercept))))
+        raw = float(1.0 / (1.0 + np.exp(-(a @ self.answer_coef + self.answer_intercept))))
+        return self.calibration(raw)
 
     def score(self, evidence: list[Evidence], question: str = "") -> Scored:
         if not evidence:

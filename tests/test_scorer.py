@@ -245,3 +245,41 @@ def test_answer_removed_rows_are_measured_as_answer_time_sees_them() -> None:
     np.testing.assert_allclose(stale[0], fresh[0])  # the answerable row is the same either way
     assert stale[1, gap] == pytest.approx(0.5) and stale[1, rank] == pytest.approx(1 / 2)
     assert fresh[1, gap] == pytest.approx(0.0) and fresh[1, rank] == pytest.approx(1.0)
+
+
+def test_the_calibration_map_is_monotone_and_keeps_every_decision(tmp_path: Path) -> None:
+    # Raw probabilities that overstate: 0.5 answers 20 % of the time, 0.9 answers 90 %; the map says so, and a
+    # threshold stored through it separates the same probabilities the raw threshold did.
+    from evals.train import _calibration
+
+    rng = np.random.default_rng(0)
+    p = rng.random(4000)
+    y = (rng.random(4000) < p**3).astype(float)  # the observed rate is p cubed
+    cal = _calibration(p, y)
+    assert all(b > a for a, b in zip(cal.raw, cal.raw[1:], strict=False))
+    assert all(b > a for a, b in zip(cal.observed, cal.observed[1:], strict=False))
+    assert cal(0.5) == pytest.approx(0.125, abs=0.05) and cal(0.95) == pytest.approx(0.857, abs=0.05)
+    grid = np.linspace(0, 1, 501)
+    for t in (0.1, 0.4, 0.7):
+        assert [v < t for v in grid] == [cal(v) < cal(t) for v in grid]
+
+
+def test_a_weights_file_with_a_broken_calibration_says_how_to_rebuild_it(tmp_path: Path) -> None:
+    data = json.loads(LEARNED_WEIGHTS.read_text(encoding="utf-8"))
+    data["answer"]["calibration"] = {"raw": [0.0, 0.5, 0.4, 1.0], "observed": [0.0, 0.1, 0.2, 1.0]}
+    bad = tmp_path / "evidence-lr.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"strictly increasing.*python -m evals.train"):
+        LearnedScorer(bad)
+    del data["answer"]["calibration"]  # a file from before the map: the raw probability is used
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    assert LearnedScorer(bad).calibration(0.37) == pytest.approx(0.37)
+
+
+def test_the_shipped_probability_is_calibrated_and_its_threshold_stored_through_the_map() -> None:
+    data = json.loads(LEARNED_WEIGHTS.read_text(encoding="utf-8"))
+    scorer = LearnedScorer()
+    trained = data["trained"]
+    assert trained["validation_ece"] < trained["validation_ece_raw"]
+    assert scorer.threshold == pytest.approx(scorer.calibration(trained["threshold_raw"]), abs=1e-6)
+    assert scorer.llm_threshold == pytest.approx(scorer.calibration(trained["llm_threshold_raw"]), abs=1e-6)
