@@ -173,17 +173,15 @@ def _paraphrased_groups(engine: QAEngine, split_of: dict[str, str], more: bool =
     """The reworded training questions (sources ``para-fit`` / ``para-val``, by their article); ``more``: with the
     ``set2`` ones too."""
     base = reworded_cases()
-    cases = base + [c for c in reworded_cases(more=True) if MORE_REWORDED in c.tags] if more else base
-    for case in cases:
+    extra = [c for c in reworded_cases(more=True) if MORE_REWORDED in c.tags] if more else []
+    for case in base + extra:
         article = case.turns[0].evidence[0].rsplit(":", 1)[0]
         if article not in split_of:
             raise ValueError(f"{PARAPHRASED}: case {case.id} is about {article}, not a training article")
     groups = _squad_groups(engine, base, split_of)
-    if more:
-        extra = _squad_groups(engine, cases[len(base):], split_of)
-        for g in extra:
-            g.more = True
-        groups += extra
+    for g in _squad_groups(engine, extra, split_of):
+        g.more = True
+        groups.append(g)
     for g in groups:
         g.source = g.source.replace("squad-", "para-")
     print(f"{len(groups)} reworded training questions", file=sys.stderr)
@@ -288,11 +286,6 @@ def _calibration(p: np.ndarray, y: np.ndarray, bins: int = CALIBRATION_BINS) -> 
             raw.append(x)
             observed.append(r)
     return Calibration((*raw, 1.0), (*observed, 1.0))
-
-
-def _squad_rows(sources: list[str]) -> np.ndarray:
-    """The rows of SQuAD training questions and their answer-removed copies (the calibration population)."""
-    return np.asarray([s.startswith("squad-") for s in sources])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -504,14 +497,17 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
     # Answer classifier, validated first on articles 19-24, then fitted on everything. Its calibration map is fitted
     # on SQuAD rows as answer time sees them (the answer-removed ones with their relative features recomputed):
     # the classifier itself is fitted on those rows as collected, which reads more answers into them than there are.
+    # The calibration population: SQuAD questions (not their rewordings) and their answer-removed copies.
+    def on_squad(gs: list[Group]) -> list[Group]:
+        return [g for g in gs if g.source.startswith("squad-")]
+
     val_ranker = _Ranker(l2).fit(fit + dev)
     ax, ay, aw, _ = _answer_rows(val_ranker, fit + dev)
-    cx, cy, _, csources = _answer_rows(val_ranker, fit, as_answered=True)
+    cx, cy, _, _ = _answer_rows(val_ranker, on_squad(fit), as_answered=True)
     vx, vy, _, _ = _answer_rows(val_ranker, val, as_answered=True)
     a_mean, a_scale = ax.mean(axis=0), np.where(ax.std(axis=0) > 1e-9, ax.std(axis=0), 1.0)
     clf = LogisticRegression(C=1.0, max_iter=3000).fit((ax - a_mean) / a_scale, ay, sample_weight=aw)
-    squad_fit = _squad_rows(csources)
-    cal = _calibration(clf.predict_proba((cx[squad_fit] - a_mean) / a_scale)[:, 1], cy[squad_fit])
+    cal = _calibration(clf.predict_proba((cx - a_mean) / a_scale)[:, 1], cy)
     raw_val = clf.predict_proba((vx - a_mean) / a_scale)[:, 1]
     ece_raw, _ = _reliability(raw_val, vy)
     ece, table = _reliability(np.asarray([cal(v) for v in raw_val]), vy)
@@ -520,9 +516,8 @@ def _fit_and_write(args: argparse.Namespace, groups: list[Group], dev: list[Grou
     a_mean, a_scale = ax.mean(axis=0), np.where(ax.std(axis=0) > 1e-9, ax.std(axis=0), 1.0)
     clf = LogisticRegression(C=1.0, max_iter=3000).fit((ax - a_mean) / a_scale, ay, sample_weight=aw)
     p = clf.predict_proba((ax - a_mean) / a_scale)[:, 1]
-    cx, cy, _, csources = _answer_rows(ranker, groups, as_answered=True)
-    on_squad = _squad_rows(csources)
-    calibration = _calibration(clf.predict_proba((cx[on_squad] - a_mean) / a_scale)[:, 1], cy[on_squad])
+    cx, cy, _, _ = _answer_rows(ranker, on_squad(groups), as_answered=True)
+    calibration = _calibration(clf.predict_proba((cx - a_mean) / a_scale)[:, 1], cy)
 
     # Threshold on the dev turns (every suite's dev half, SQuAD validation articles): keep answering at least
     # ANSWERED_FLOOR of the answerable ones (mean over sources), and abstain on as many unanswerable ones as possible.
